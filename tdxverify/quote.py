@@ -1,0 +1,590 @@
+"""DCAP quote parsing: bytes in, a frozen typed :class:`Quote` out.
+
+Pure parsing with exact bounds; no cryptography and no clock. Layouts follow
+Intel's "TDX DCAP Quote Generation Library and Quote Verification Library"
+specification (quote v4/v5) and the SGX ECDSA quote library reference (v3).
+Every malformed input raises :class:`~tdxverify.errors.QuoteFormatError`
+naming the field and its byte offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import struct
+from dataclasses import dataclass
+
+from .errors import QuoteFormatError
+
+__all__ = [
+    "HEADER_SIZE",
+    "INTEL_QE_VENDOR_ID",
+    "TEE_TYPE_SGX",
+    "TEE_TYPE_TDX",
+    "BodyDescriptor",
+    "CertificationData",
+    "EnclaveReport",
+    "QeReportCertificationData",
+    "Quote",
+    "QuoteHeader",
+    "QuoteSignatureData",
+    "Report",
+    "TdReport10",
+    "TdReport15",
+    "load_quote",
+    "parse_quote",
+]
+
+HEADER_SIZE = 48
+ENCLAVE_REPORT_SIZE = 384
+TD_REPORT10_SIZE = 584
+TD_REPORT15_SIZE = 648
+ECDSA_SIGNATURE_SIZE = 64
+ECDSA_KEY_SIZE = 64
+
+TEE_TYPE_SGX = 0x00000000
+TEE_TYPE_TDX = 0x00000081
+ATTESTATION_KEY_ECDSA_P256 = 2
+INTEL_QE_VENDOR_ID = bytes.fromhex("939a7233f79c4ca9940a0db3957f0607")
+
+# v5 body descriptor types and the body size each one implies.
+BODY_SGX = 1
+BODY_TDX10 = 2
+BODY_TDX15 = 3
+_BODY_SIZES = {BODY_SGX: ENCLAVE_REPORT_SIZE, BODY_TDX10: TD_REPORT10_SIZE, BODY_TDX15: TD_REPORT15_SIZE}
+
+# Certification data types (Intel's QuoteLib spec, "Certification Data Type").
+CERT_PCK_CHAIN = 5
+CERT_QE_REPORT = 6
+_KNOWN_CERT_TYPES = range(1, 8)
+
+# A real PCK chain is three certificates of well under 2 KiB each.
+_MAX_PEM_CERTS = 8
+
+
+class _Reader:
+    """Bounded little-endian reader that names the field on every failure."""
+
+    __slots__ = ("_buf", "_end", "pos")
+
+    def __init__(self, buf: bytes, start: int = 0, end: int | None = None) -> None:
+        self._buf = buf
+        self.pos = start
+        self._end = len(buf) if end is None else end
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self.pos
+
+    def take(self, n: int, field: str) -> bytes:
+        if n < 0 or n > self.remaining:
+            raise QuoteFormatError(
+                f"{field} at offset {self.pos} needs {n} bytes but only {self.remaining} remain: "
+                "the quote is truncated or a length field is wrong; check that the whole quote was captured"
+            )
+        out = self._buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u16(self, field: str) -> int:
+        value: int = struct.unpack("<H", self.take(2, field))[0]
+        return value
+
+    def u32(self, field: str) -> int:
+        value: int = struct.unpack("<I", self.take(4, field))[0]
+        return value
+
+
+@dataclass(frozen=True)
+class QuoteHeader:
+    """The 48-byte quote header."""
+
+    version: int
+    attestation_key_type: int
+    tee_type: int
+    qe_svn: int
+    pce_svn: int
+    qe_vendor_id: bytes
+    user_data: bytes
+
+    @property
+    def tee(self) -> str:
+        """``"TDX"``, ``"SGX"`` or ``"0x%08X"`` for anything else."""
+        return {TEE_TYPE_TDX: "TDX", TEE_TYPE_SGX: "SGX"}.get(self.tee_type, f"0x{self.tee_type:08X}")
+
+
+@dataclass(frozen=True)
+class EnclaveReport:
+    """SGX enclave report body (384 bytes): the SGX quote body and the QE report."""
+
+    raw: bytes
+    cpu_svn: bytes
+    misc_select: int
+    attributes: bytes
+    mr_enclave: bytes
+    mr_signer: bytes
+    isv_prod_id: int
+    isv_svn: int
+    report_data: bytes
+
+    @property
+    def debug(self) -> bool:
+        """ATTRIBUTES.DEBUG (bit 1 of the first byte)."""
+        return bool(self.attributes[0] & 0x02)
+
+
+@dataclass(frozen=True)
+class TdReport10:
+    """TD report body for TDX 1.0 (584 bytes)."""
+
+    raw: bytes
+    tee_tcb_svn: bytes
+    mr_seam: bytes
+    mr_signer_seam: bytes
+    seam_attributes: bytes
+    td_attributes: bytes
+    xfam: bytes
+    mr_td: bytes
+    mr_config_id: bytes
+    mr_owner: bytes
+    mr_owner_config: bytes
+    rtmr0: bytes
+    rtmr1: bytes
+    rtmr2: bytes
+    rtmr3: bytes
+    report_data: bytes
+
+    @property
+    def rtmrs(self) -> tuple[bytes, bytes, bytes, bytes]:
+        return (self.rtmr0, self.rtmr1, self.rtmr2, self.rtmr3)
+
+    @property
+    def debug(self) -> bool:
+        """TDATTRIBUTES.DEBUG (bit 0)."""
+        return bool(self.td_attributes[0] & 0x01)
+
+
+@dataclass(frozen=True)
+class TdReport15(TdReport10):
+    """TD report body for TDX 1.5 (648 bytes): adds TEE_TCB_SVN2 and MRSERVICETD."""
+
+    tee_tcb_svn2: bytes = b""
+    mr_service_td: bytes = b""
+
+
+Report = TdReport10 | TdReport15 | EnclaveReport
+
+
+@dataclass(frozen=True)
+class BodyDescriptor:
+    """v5 only: the body type (1 SGX, 2 TDX 1.0, 3 TDX 1.5) and its size."""
+
+    body_type: int
+    size: int
+
+
+@dataclass(frozen=True)
+class CertificationData:
+    """One certification data element: type, raw payload, and the PCK chain for type 5."""
+
+    cert_type: int
+    data: bytes
+    pck_chain: tuple[bytes, ...] | None = None
+    """DER certificates in the order they appear (type 5 only)."""
+
+
+@dataclass(frozen=True)
+class QeReportCertificationData:
+    """QE report, its PCK signature, QE auth data and the nested certification data."""
+
+    qe_report: EnclaveReport
+    qe_report_signature: bytes
+    qe_auth_data: bytes
+    certification_data: CertificationData
+
+
+@dataclass(frozen=True)
+class QuoteSignatureData:
+    """ECDSA-256 quote signature data.
+
+    ``certification_data`` is the outer element for v4/v5 (type 6 in every
+    genuine quote) and the element after the QE auth data for v3.
+    ``qe_report_certification`` is inline for v3 and parsed from a type-6
+    outer element for v4/v5 (``None`` if the outer type is something else).
+    """
+
+    signature: bytes
+    attestation_key: bytes
+    certification_data: CertificationData
+    qe_report_certification: QeReportCertificationData | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A parsed DCAP quote (SGX v3, TDX v4, TDX v5)."""
+
+    header: QuoteHeader
+    body_descriptor: BodyDescriptor | None
+    report: Report
+    signature_data: QuoteSignatureData
+    signed_region: bytes
+    """Exactly the bytes the attestation key signs: header (+ v5 descriptor) + body."""
+    trailing_data: bytes
+    """Bytes after the declared signature data: outside every signature, never checked."""
+
+    @property
+    def version(self) -> int:
+        return self.header.version
+
+    @property
+    def tee(self) -> str:
+        return self.header.tee
+
+    @property
+    def report_data(self) -> bytes:
+        return self.report.report_data
+
+    @property
+    def pck_chain(self) -> tuple[bytes, ...] | None:
+        """DER PCK chain carried by the quote (leaf first, as Intel emits it), if any."""
+        qe = self.signature_data.qe_report_certification
+        if qe is None:
+            return None
+        return qe.certification_data.pck_chain
+
+    def to_dict(self) -> dict[str, object]:
+        """Parsed fields with the key names of ``vectors/*/expected.json`` (lowercase hex)."""
+        out: dict[str, object] = {
+            "quote_version": self.header.version,
+            "tee_type": self.header.tee,
+            "attestation_key_type": self.header.attestation_key_type,
+            "qe_vendor_id": self.header.qe_vendor_id.hex(),
+            "report_data": self.report.report_data.hex(),
+        }
+        out.update(report_fields(self.report))
+        return out
+
+
+def report_fields(report: Report) -> dict[str, str]:
+    """The measurement fields of a report as lowercase hex, by expected.json names."""
+    if isinstance(report, EnclaveReport):
+        return {
+            "cpu_svn": report.cpu_svn.hex(),
+            "attributes": report.attributes.hex(),
+            "mr_enclave": report.mr_enclave.hex(),
+            "mr_signer": report.mr_signer.hex(),
+            "misc_select": f"{report.misc_select:08x}",
+            "isv_prod_id": f"{report.isv_prod_id:04x}",
+            "isv_svn": f"{report.isv_svn:04x}",
+        }
+    out = {
+        "tee_tcb_svn": report.tee_tcb_svn.hex(),
+        "mr_seam": report.mr_seam.hex(),
+        "mr_signer_seam": report.mr_signer_seam.hex(),
+        "seam_attributes": report.seam_attributes.hex(),
+        "td_attributes": report.td_attributes.hex(),
+        "xfam": report.xfam.hex(),
+        "mr_td": report.mr_td.hex(),
+        "mr_config_id": report.mr_config_id.hex(),
+        "mr_owner": report.mr_owner.hex(),
+        "mr_owner_config": report.mr_owner_config.hex(),
+        "rtmr0": report.rtmr0.hex(),
+        "rtmr1": report.rtmr1.hex(),
+        "rtmr2": report.rtmr2.hex(),
+        "rtmr3": report.rtmr3.hex(),
+    }
+    if isinstance(report, TdReport15):
+        out["tee_tcb_svn2"] = report.tee_tcb_svn2.hex()
+        out["mr_service_td"] = report.mr_service_td.hex()
+    return out
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_header(r: _Reader) -> QuoteHeader:
+    version = r.u16("header.version")
+    ak_type = r.u16("header.attestation_key_type")
+    tee_type = r.u32("header.tee_type")
+    qe_svn = r.u16("header.qe_svn")
+    pce_svn = r.u16("header.pce_svn")
+    vendor = r.take(16, "header.qe_vendor_id")
+    user_data = r.take(20, "header.user_data")
+    return QuoteHeader(version, ak_type, tee_type, qe_svn, pce_svn, vendor, user_data)
+
+
+def _parse_enclave_report(r: _Reader, field: str) -> EnclaveReport:
+    raw = r.take(ENCLAVE_REPORT_SIZE, field)
+    (misc_select,) = struct.unpack_from("<I", raw, 16)
+    isv_prod_id, isv_svn = struct.unpack_from("<HH", raw, 256)
+    return EnclaveReport(
+        raw=raw,
+        cpu_svn=raw[0:16],
+        misc_select=misc_select,
+        attributes=raw[48:64],
+        mr_enclave=raw[64:96],
+        mr_signer=raw[128:160],
+        isv_prod_id=isv_prod_id,
+        isv_svn=isv_svn,
+        report_data=raw[320:384],
+    )
+
+
+def _parse_td_report(r: _Reader, size: int) -> TdReport10:
+    raw = r.take(size, "td_report")
+    common = dict(
+        raw=raw,
+        tee_tcb_svn=raw[0:16],
+        mr_seam=raw[16:64],
+        mr_signer_seam=raw[64:112],
+        seam_attributes=raw[112:120],
+        td_attributes=raw[120:128],
+        xfam=raw[128:136],
+        mr_td=raw[136:184],
+        mr_config_id=raw[184:232],
+        mr_owner=raw[232:280],
+        mr_owner_config=raw[280:328],
+        rtmr0=raw[328:376],
+        rtmr1=raw[376:424],
+        rtmr2=raw[424:472],
+        rtmr3=raw[472:520],
+        report_data=raw[520:584],
+    )
+    if size == TD_REPORT15_SIZE:
+        return TdReport15(**common, tee_tcb_svn2=raw[584:600], mr_service_td=raw[600:648])
+    return TdReport10(**common)
+
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n?(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
+    # Intel's QE NUL-terminates the chain inside its declared size.
+    text = data.rstrip(b"\x00")
+    certs: list[bytes] = []
+    last = 0
+    for m in _PEM_BLOCK.finditer(text):
+        if text[last : m.start()].strip():
+            raise QuoteFormatError(
+                f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates"
+            )
+        body = re.sub(rb"\s+", b"", m.group(1))
+        try:
+            der = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise QuoteFormatError(
+                f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"
+            ) from None
+        if not der:
+            raise QuoteFormatError(f"PCK certificate {len(certs) + 1} at offset {offset} is empty")
+        certs.append(der)
+        if len(certs) > _MAX_PEM_CERTS:
+            raise QuoteFormatError(
+                f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates"
+            )
+        last = m.end()
+    if text[last:].strip() or not certs:
+        raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain")
+    return tuple(certs)
+
+
+def _parse_certification_data(r: _Reader, field: str) -> CertificationData:
+    start = r.pos
+    cert_type = r.u16(f"{field}.type")
+    size = r.u32(f"{field}.size")
+    if cert_type not in _KNOWN_CERT_TYPES:
+        raise QuoteFormatError(
+            f"{field}.type at offset {start} is {cert_type}, not a known certification data type (1-7)",
+            code="unsupported_certification_data",
+        )
+    data_offset = r.pos
+    data = r.take(size, f"{field}.data")
+    chain = _parse_pem_chain(data, data_offset) if cert_type == CERT_PCK_CHAIN else None
+    return CertificationData(cert_type, data, chain)
+
+
+def _parse_qe_report_block(r: _Reader, field: str) -> QeReportCertificationData:
+    qe_report = _parse_enclave_report(r, f"{field}.qe_report")
+    qe_sig = r.take(ECDSA_SIGNATURE_SIZE, f"{field}.qe_report_signature")
+    auth_len = r.u16(f"{field}.qe_auth_data.size")
+    auth = r.take(auth_len, f"{field}.qe_auth_data")
+    nested = _parse_certification_data(r, f"{field}.certification_data")
+    return QeReportCertificationData(qe_report, qe_sig, auth, nested)
+
+
+def _expect_consumed(r: _Reader, field: str) -> None:
+    if r.remaining:
+        raise QuoteFormatError(
+            f"{field} has {r.remaining} unexplained bytes at offset {r.pos}: its size field "
+            "does not match its contents"
+        )
+
+
+def _parse_signature_data(buf: bytes, start: int, end: int, version: int) -> QuoteSignatureData:
+    r = _Reader(buf, start, end)
+    sig = r.take(ECDSA_SIGNATURE_SIZE, "signature_data.signature")
+    key = r.take(ECDSA_KEY_SIZE, "signature_data.attestation_key")
+    if version == 3:
+        qe = _parse_qe_report_block(r, "signature_data")
+        outer = qe.certification_data
+    else:
+        outer = _parse_certification_data(r, "signature_data.certification_data")
+        qe = None
+        if outer.cert_type == CERT_QE_REPORT:
+            inner_start = r.pos - len(outer.data)
+            ir = _Reader(buf, inner_start, r.pos)
+            qe = _parse_qe_report_block(ir, "qe_report_certification_data")
+            _expect_consumed(ir, "qe_report_certification_data")
+    _expect_consumed(r, "signature_data")
+    return QuoteSignatureData(sig, key, outer, qe)
+
+
+def parse_quote(raw: bytes) -> Quote:
+    """Parse raw quote bytes (SGX v3, TDX v4, TDX v5) into a :class:`Quote`.
+
+    Raises :class:`QuoteFormatError` (code ``quote_format``,
+    ``unsupported_quote_version`` or ``unsupported_certification_data``).
+    Bytes after the declared signature data are kept as ``trailing_data``.
+    """
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        raise QuoteFormatError(f"a quote must be bytes, not {type(raw).__name__}")
+    r = _Reader(raw)
+    header = _parse_header(r)
+    descriptor: BodyDescriptor | None = None
+    report: Report
+    if header.version == 3:
+        if header.tee_type != TEE_TYPE_SGX:
+            raise QuoteFormatError(
+                f"quote version 3 with TEE type {header.tee}: version 3 is SGX only",
+                code="unsupported_quote_version",
+            )
+        report = _parse_enclave_report(r, "enclave_report")
+    elif header.version == 4:
+        if header.tee_type != TEE_TYPE_TDX:
+            raise QuoteFormatError(
+                f"quote version 4 with TEE type {header.tee}: only TDX v4 quotes are supported",
+                code="unsupported_quote_version",
+            )
+        report = _parse_td_report(r, TD_REPORT10_SIZE)
+    elif header.version == 5:
+        d_off = r.pos
+        body_type = r.u16("body_descriptor.type")
+        body_size = r.u32("body_descriptor.size")
+        expected = _BODY_SIZES.get(body_type)
+        if expected is None:
+            raise QuoteFormatError(
+                f"body_descriptor.type at offset {d_off} is {body_type}; known types are "
+                "1 (SGX), 2 (TDX 1.0) and 3 (TDX 1.5)"
+            )
+        if body_size != expected:
+            raise QuoteFormatError(
+                f"body_descriptor.size at offset {d_off + 2} is {body_size}, but body type "
+                f"{body_type} is {expected} bytes"
+            )
+        if (body_type == BODY_SGX) != (header.tee_type == TEE_TYPE_SGX) or header.tee_type not in (
+            TEE_TYPE_SGX,
+            TEE_TYPE_TDX,
+        ):
+            raise QuoteFormatError(
+                f"body type {body_type} does not match TEE type {header.tee}",
+                code="unsupported_quote_version",
+            )
+        descriptor = BodyDescriptor(body_type, body_size)
+        if body_type == BODY_SGX:
+            report = _parse_enclave_report(r, "enclave_report")
+        else:
+            report = _parse_td_report(r, body_size)
+    else:
+        raise QuoteFormatError(
+            f"quote version {header.version} is not supported (3, 4 and 5 are)",
+            code="unsupported_quote_version",
+        )
+    signed_end = r.pos
+    sig_len = r.u32("signature_data.size")
+    sig_start = r.pos
+    if sig_len > r.remaining:
+        raise QuoteFormatError(
+            f"signature_data.size at offset {sig_start - 4} is {sig_len} but only {r.remaining} "
+            "bytes follow: the quote is truncated"
+        )
+    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version)
+    return Quote(
+        header=header,
+        body_descriptor=descriptor,
+        report=report,
+        signature_data=sig_data,
+        signed_region=raw[:signed_end],
+        trailing_data=raw[sig_start + sig_len :],
+    )
+
+
+_HEX_RE = re.compile(r"^(?:0[xX])?[0-9a-fA-F\s]+$")
+
+
+def _decode_text(text: str) -> bytes:
+    compact = "".join(text.split())
+    if compact[:2] in ("0x", "0X"):
+        compact = compact[2:]
+    if not compact:
+        raise QuoteFormatError("the quote text is empty", code="input_invalid", step="load")
+    if _HEX_RE.match(compact):
+        if len(compact) % 2:
+            raise QuoteFormatError(
+                "the quote looks like hex but has an odd number of digits: it was cut short",
+                code="input_invalid",
+                step="load",
+            )
+        return bytes.fromhex(compact)
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:
+        return base64.urlsafe_b64decode(compact)
+    except (binascii.Error, ValueError):
+        raise QuoteFormatError(
+            "the quote is neither raw bytes, hex (optionally 0x-prefixed) nor base64",
+            code="input_invalid",
+            step="load",
+        ) from None
+
+
+def _looks_binary(data: bytes) -> bool:
+    return len(data) >= 2 and data[1] == 0 and data[0] in (3, 4, 5)
+
+
+def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:
+    """Load a quote from raw bytes, a hex / base64 string, or a file path.
+
+    Files may hold the raw quote, or hex / base64 text.
+    """
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return parse_quote(bytes(src))
+    if isinstance(src, os.PathLike):
+        try:
+            with open(src, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise QuoteFormatError(
+                f"cannot read quote file {os.fspath(src)!r}: {exc.strerror or exc}",
+                code="input_invalid",
+                step="load",
+            ) from None
+        if _looks_binary(data):
+            return parse_quote(data)
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            return parse_quote(data)
+        return parse_quote(_decode_text(text))
+    if isinstance(src, str):
+        return parse_quote(_decode_text(src))
+    raise QuoteFormatError(
+        f"cannot load a quote from {type(src).__name__}: pass bytes, a hex/base64 string or a path",
+        code="input_invalid",
+        step="load",
+    )
