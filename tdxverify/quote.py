@@ -33,6 +33,7 @@ __all__ = [
     "Report",
     "TdReport10",
     "TdReport15",
+    "decode_quote_file",
     "load_quote",
     "parse_quote",
 ]
@@ -557,6 +558,17 @@ def _looks_binary(data: bytes) -> bool:
     return len(data) >= 2 and data[1] == 0 and data[0] in (3, 4, 5)
 
 
+def decode_quote_file(data: bytes) -> bytes:
+    """The raw quote held by a file's contents: raw binary, or hex / base64 text."""
+    if _looks_binary(data):
+        return data
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return data  # not text: let the parser report what is wrong with it
+    return _decode_text(text)
+
+
 def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:
     """Load a quote from raw bytes, a hex / base64 string, or a file path.
 
@@ -574,13 +586,7 @@ def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:
                 code="input_invalid",
                 step="load",
             ) from None
-        if _looks_binary(data):
-            return parse_quote(data)
-        try:
-            text = data.decode("ascii")
-        except UnicodeDecodeError:
-            return parse_quote(data)
-        return parse_quote(_decode_text(text))
+        return parse_quote(decode_quote_file(data))
     if isinstance(src, str):
         return parse_quote(_decode_text(src))
     raise QuoteFormatError(

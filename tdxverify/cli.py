@@ -1,0 +1,189 @@
+"""Command line: ``tdxverify`` / ``python -m tdxverify``.
+
+Exit codes: 0 verified (or, for ``parse`` / ``collateral``, the input is
+sound); 1 not verified: any problem with the quote, collateral or policy;
+2 the command itself was wrong (unknown flag, unreadable path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from cryptography import x509
+
+from .errors import CertificateError, VerificationError
+from .pck import pck_extension_of
+from .quote import Quote, decode_quote_file, parse_quote
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+SUBCOMMANDS = ("verify", "parse", "collateral", "fetch-collateral")
+
+
+class UsageError(Exception):
+    """The command line itself is wrong: exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+
+
+def _quote_from_file(path: str) -> Quote:
+    # Reading is the CLI's job (exit 2 when it fails); decoding is the library's.
+    return parse_quote(decode_quote_file(_read_input(path)))
+
+
+def _pck_facts(quote: Quote) -> dict[str, object]:
+    chain = quote.pck_chain
+    if not chain:
+        raise CertificateError(
+            "the quote carries no PCK certificate chain (certification data type 5), so its "
+            "FMSPC cannot be read; supply the PCK chain in the collateral to verify it",
+            code="unsupported_certification_data",
+            step="parse",
+        )
+    try:
+        certs = [x509.load_der_x509_certificate(der) for der in chain]
+    except ValueError as exc:
+        raise CertificateError(
+            f"a certificate in the quote's PCK chain is not valid DER X.509 ({exc})",
+            code="pck_chain_invalid",
+            step="parse",
+        ) from None
+    # The leaf is the one certificate that issued no other in the chain.
+    issuers = {c.issuer for c in certs}
+    leaves = [c for c in certs if c.subject not in issuers]
+    leaf = leaves[0] if len(leaves) == 1 else certs[0]
+    ext = pck_extension_of(leaf)
+    return {
+        "fmspc": ext.fmspc_hex,
+        "pce_id": ext.pce_id.hex(),
+        "pce_svn": ext.pce_svn,
+        "cpu_svn_components": list(ext.cpu_svn_components),
+        "sgx_type": ext.sgx_type_name,
+        "ppid": ext.ppid.hex(),
+    }
+
+
+def _parse_payload(quote: Quote) -> dict[str, object]:
+    pck = _pck_facts(quote)
+    parsed = quote.to_dict()
+    parsed["fmspc"] = pck["fmspc"]
+    sig = quote.signature_data
+    qe = sig.qe_report_certification
+    details: dict[str, object] = {
+        "header": {
+            "qe_svn": quote.header.qe_svn,
+            "pce_svn": quote.header.pce_svn,
+            "user_data": quote.header.user_data.hex(),
+        },
+        "body_type": quote.body_descriptor.body_type if quote.body_descriptor else None,
+        "certification_data_type": sig.certification_data.cert_type,
+        "attestation_key": sig.attestation_key.hex(),
+        "pck_certificates": len(quote.pck_chain or ()),
+        "trailing_data_length": len(quote.trailing_data),
+    }
+    if qe is not None:
+        details["qe_report"] = {
+            "mr_enclave": qe.qe_report.mr_enclave.hex(),
+            "mr_signer": qe.qe_report.mr_signer.hex(),
+            "isv_prod_id": qe.qe_report.isv_prod_id,
+            "isv_svn": qe.qe_report.isv_svn,
+            "qe_auth_data_length": len(qe.qe_auth_data),
+        }
+    return {"parsed": parsed, "pck": pck, "quote": details}
+
+
+def _print_human(obj: dict[str, object], out: TextIO, indent: str = "") -> None:
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.write(f"{indent}{key}:\n")
+            _print_human(value, out, indent + "  ")
+        else:
+            out.write(f"{indent}{key}: {value}\n")
+
+
+def _error_json(err: VerificationError) -> str:
+    return json.dumps({"ok": False, "error": err.to_dict()}, indent=2)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    try:
+        payload = _parse_payload(_quote_from_file(args.quote))
+    except VerificationError as err:
+        if args.json:
+            print(_error_json(err))
+        else:
+            print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        _print_human(payload, sys.stdout)
+    return EXIT_OK
+
+
+def _build_parsers() -> dict[str, _Parser]:
+    parsers: dict[str, _Parser] = {}
+    p = _Parser(prog="tdxverify parse", description="Print the fields of a DCAP quote.")
+    p.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
+    p.add_argument("--json", action="store_true", help="print JSON (expected.json key names)")
+    p.set_defaults(func=cmd_parse)
+    parsers["parse"] = p
+    return parsers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parsers = _build_parsers()
+    try:
+        if not args_list or args_list[0] in ("-h", "--help"):
+            print(_usage())
+            return EXIT_OK if args_list else EXIT_USAGE
+        name = args_list[0] if args_list[0] in parsers else "verify"
+        if name not in parsers:
+            raise UsageError(f"the {name!r} command is not available in this build")
+        rest = args_list[1:] if args_list[0] == name else args_list
+        ns = parsers[name].parse_args(rest)
+        func: Callable[[argparse.Namespace], int] = ns.func
+        return func(ns)
+    except UsageError as exc:
+        print(f"{exc}\n\n{_usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    except VerificationError as err:  # a command's own handler normally catches these
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _usage() -> str:
+    return (
+        "usage:\n"
+        "  tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE]\n"
+        "                            [--event-log FILE] [--json]\n"
+        "  tdxverify parse QUOTE [--json]\n"
+        "  tdxverify collateral COLLATERAL [--now T] [--json]\n"
+        "  tdxverify fetch-collateral QUOTE [--pccs-url URL] [-o FILE]\n"
+        "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601."
+    )
