@@ -1,0 +1,911 @@
+"""Trust anchors, certificate chains and CRLs, checked at a given time.
+
+Everything a quote is checked against must come from the trusted Intel SGX
+Root CA (pinned in the package), be unrevoked, and be valid at ``now``.
+
+* :func:`load_root_ca` gives the trust root: the pinned Intel SGX Root CA, or
+  an explicitly passed alternative (tests, the forge).
+* :func:`verify_crl` checks a CRL against the certificate that must have
+  issued it and returns a :class:`VerifiedCrl`.
+* :func:`verify_chain` builds a path by subject/issuer linkage (never by
+  position), checks signatures, CA constraints, revocation and validity, and
+  requires the path to end at the trusted root.
+* :func:`verify_pck_chain` does that for a PCK chain and decodes the leaf's
+  Intel SGX extension.
+
+Time bounds are :class:`TimeBound` values, so callers that cache verified
+material can re-apply the exact same time checks cheaply. Semantics follow
+Intel's QVL: a certificate is valid while ``notBefore <= now <= notAfter``;
+a CRL while ``thisUpdate <= now < nextUpdate``; TCB info and QE identity
+while ``issueDate <= now <= nextUpdate``. See ``docs/trust.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Literal, TypeAlias
+from urllib.parse import unquote
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.x509.oid import ExtensionOID, NameOID
+
+from .errors import CertificateError, CollateralError, VerificationError
+from .pck import PckExtension, pck_extension_of
+
+__all__ = [
+    "PINNED_ROOT_CA_SHA256",
+    "BoundKind",
+    "CertificateInput",
+    "Instant",
+    "PckChain",
+    "TimeBound",
+    "VerifiedChain",
+    "VerifiedCrl",
+    "as_utc",
+    "certificate_label",
+    "check_time_bounds",
+    "load_certificates",
+    "load_crl",
+    "load_root_ca",
+    "pinned_root_ca",
+    "signing_key_of",
+    "verify_chain",
+    "verify_crl",
+    "verify_pck_chain",
+    "verify_raw_signature",
+]
+
+PINNED_ROOT_CA_SHA256 = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
+"""SHA-256 of the DER of Intel's SGX Root CA certificate shipped in ``tdxverify/data``."""
+
+Instant: TypeAlias = datetime | int | float
+"""A verification time: an aware ``datetime`` or unix seconds."""
+
+CertificateInput: TypeAlias = str | bytes | Sequence[bytes | x509.Certificate]
+"""A chain as PEM text (str or bytes), or a sequence of DER bytes / certificates."""
+
+BoundKind: TypeAlias = Literal["certificate", "crl", "tcb_info", "qe_identity"]
+
+# Critical extensions a verifier of Intel's PKI understands; any other
+# critical extension makes the certificate unusable (RFC 5280, 4.2).
+_KNOWN_CRITICAL = frozenset({ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE})
+
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
+    re.DOTALL,
+)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def as_utc(now: Instant) -> datetime:
+    """Normalise a verification time to an aware UTC ``datetime``.
+
+    Raises :class:`VerificationError` (``input_invalid``) for a naive
+    ``datetime``, a bool, or a value that is not a time.
+    """
+    if isinstance(now, datetime):
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise VerificationError(
+                "the verification time is a naive datetime; pass an aware datetime (e.g. with "
+                "tzinfo=timezone.utc) or unix seconds",
+                code="input_invalid",
+                step="input",
+            )
+        return now.astimezone(timezone.utc)
+    if isinstance(now, bool) or not isinstance(now, (int, float)):
+        raise VerificationError(
+            f"the verification time must be an aware datetime or unix seconds, not {type(now).__name__}",
+            code="input_invalid",
+            step="input",
+        )
+    try:
+        return datetime.fromtimestamp(now, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise VerificationError(
+            f"the verification time {now!r} is out of range", code="input_invalid", step="input"
+        ) from None
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """One validity window of trust material, with the semantics of its kind.
+
+    ``certificate``: valid while ``not_before <= now <= not_after``;
+    ``crl``: while ``not_before (thisUpdate) <= now < not_after (nextUpdate)``;
+    ``tcb_info`` / ``qe_identity``: while ``issueDate <= now <= nextUpdate``.
+    """
+
+    kind: BoundKind
+    label: str
+    """What the window belongs to, e.g. "certificate 'Intel SGX TCB Signing'"."""
+    step: str
+    not_before: datetime
+    not_after: datetime
+
+    @property
+    def end_inclusive(self) -> bool:
+        """Whether ``now == not_after`` is still inside the window (not for CRLs)."""
+        return self.kind != "crl"
+
+    def contains(self, now: datetime) -> bool:
+        """Whether ``now`` is inside the window (no exception)."""
+        if now < self.not_before:
+            return False
+        return now <= self.not_after if self.end_inclusive else now < self.not_after
+
+    def check(self, now: datetime) -> None:
+        """Raise the coded error of this kind if ``now`` is outside the window."""
+        if now < self.not_before:
+            raise self._error(now, expired=False)
+        if not self.contains(now):
+            raise self._error(now, expired=True)
+
+    def _error(self, now: datetime, *, expired: bool) -> VerificationError:
+        when = (
+            f"{self.label} is not valid before {_iso(self.not_before)}"
+            if not expired
+            else f"{self.label} expired at {_iso(self.not_after)}"
+        )
+        at = f"(verification time {_iso(now)})"
+        if self.kind == "certificate":
+            return CertificateError(
+                f"{when} {at}; check the verification time, or refresh the certificate chain from Intel PCS",
+                code="certificate_not_yet_valid" if not expired else "certificate_expired",
+                step=self.step,
+            )
+        if self.kind == "crl":
+            return CertificateError(
+                f"{when} {at}; refresh the CRLs from Intel PCS / the PCCS "
+                "(e.g. `tdxverify fetch-collateral`)",
+                code="crl_not_yet_valid" if not expired else "crl_expired",
+                step=self.step,
+            )
+        return CollateralError(
+            f"{when} {at}; refresh the collateral from Intel PCS / the PCCS "
+            "(e.g. `tdxverify fetch-collateral`)",
+            code="collateral_not_yet_valid" if not expired else "collateral_expired",
+            step=self.step,
+        )
+
+    def to_dict(self, now: datetime | None = None) -> dict[str, object]:
+        """JSON-ready description; with ``now``, whether it holds then."""
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "label": self.label,
+            "step": self.step,
+            "not_before": _iso(self.not_before),
+            "not_after": _iso(self.not_after),
+            "end_inclusive": self.end_inclusive,
+        }
+        if now is not None:
+            out["valid"] = self.contains(now)
+        return out
+
+
+def check_time_bounds(bounds: Iterable[TimeBound], now: datetime) -> None:
+    """Check each bound in order; the first one ``now`` is outside of raises."""
+    for bound in bounds:
+        bound.check(now)
+
+
+def _cert_bound(cert: x509.Certificate, step: str) -> TimeBound:
+    return TimeBound(
+        kind="certificate",
+        label=f"certificate {certificate_label(cert)}",
+        step=step,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def certificate_label(cert: x509.Certificate) -> str:
+    """A short human name: the quoted common name, else the full subject."""
+    return _name_label(cert.subject)
+
+
+def _name_label(name: x509.Name) -> str:
+    try:
+        cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        cns = []
+    if cns:
+        return repr(str(cns[0].value))
+    return repr(name.rfc4514_string())
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _extensions_ok(cert: x509.Certificate) -> str | None:
+    """A reason the extensions are unusable, or None."""
+    try:
+        exts = cert.extensions
+    except ValueError as exc:
+        return f"its extensions cannot be decoded ({exc})"
+    for ext in exts:
+        if ext.critical and ext.oid not in _KNOWN_CRITICAL:
+            return f"it has an unknown critical extension {ext.oid.dotted_string}"
+    return None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def pinned_root_ca() -> x509.Certificate:
+    """The Intel SGX Root CA shipped with the package, checked against its pinned SHA-256."""
+    try:
+        der = resources.files("tdxverify").joinpath("data/intel-sgx-root-ca.der").read_bytes()
+    except OSError as exc:
+        raise CertificateError(
+            f"the pinned Intel SGX Root CA cannot be read from the package ({exc}); reinstall tdxverify",
+            code="root_ca_invalid",
+            step="root_ca",
+        ) from None
+    if hashlib.sha256(der).hexdigest() != PINNED_ROOT_CA_SHA256:
+        raise CertificateError(
+            "the packaged Intel SGX Root CA does not match its pinned SHA-256; the installation "
+            "is corrupted or tampered with, reinstall tdxverify",
+            code="root_ca_invalid",
+            step="root_ca",
+        )
+    return x509.load_der_x509_certificate(der)
+
+
+def load_root_ca(data: bytes | str | x509.Certificate | None = None) -> x509.Certificate:
+    """The trust root: the pinned Intel SGX Root CA for ``None``, else the given one.
+
+    An alternative root (DER or PEM bytes/text, or a certificate) must be a
+    single self-signed CA certificate allowed to sign certificates and CRLs;
+    otherwise :class:`CertificateError` with code ``root_ca_invalid``.
+    """
+    if data is None:
+        return pinned_root_ca()
+
+    def bad(why: str) -> CertificateError:
+        return CertificateError(
+            f"the trust root given is not usable: {why}; pass the DER or PEM of a self-signed CA "
+            "certificate, or omit root_ca to use the pinned Intel SGX Root CA",
+            code="root_ca_invalid",
+            step="root_ca",
+        )
+
+    if isinstance(data, x509.Certificate):
+        cert = data
+    else:
+        try:
+            certs = load_certificates(data, code="root_ca_invalid", step="root_ca")
+        except CertificateError as exc:
+            raise bad(exc.message) from None
+        if len(certs) != 1:
+            raise bad(f"it holds {len(certs)} certificates, expected exactly one")
+        cert = certs[0]
+    reason = _extensions_ok(cert)
+    if reason:
+        raise bad(reason)
+    if cert.subject != cert.issuer:
+        raise bad(f"{certificate_label(cert)} is not self-issued")
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        raise bad(f"{certificate_label(cert)} is not self-signed") from None
+    bc = _basic_constraints(cert)
+    if bc is None or not bc.ca:
+        raise bad(f"{certificate_label(cert)} is not a CA certificate (basicConstraints)")
+    ku = _key_usage(cert)
+    if ku is None or not ku.key_cert_sign or not ku.crl_sign:
+        raise bad(f"{certificate_label(cert)} may not sign certificates and CRLs (keyUsage)")
+    return cert
+
+
+def _pem_blocks(text: str, what: str, code: str, step: str) -> list[str]:
+    blocks: list[str] = []
+    pos = 0
+    for m in _PEM_BLOCK.finditer(text):
+        gap = text[pos : m.start()]
+        if gap.strip(" \t\r\n\x00"):
+            raise CertificateError(
+                f"{what} has text outside its PEM blocks ({gap.strip()[:40]!r})", code=code, step=step
+            )
+        if m.group(1) != "CERTIFICATE":
+            raise CertificateError(
+                f"{what} holds a PEM block of type {m.group(1)!r}; only certificates are allowed",
+                code=code,
+                step=step,
+            )
+        blocks.append(m.group(0))
+        pos = m.end()
+    tail = text[pos:]
+    if tail.strip(" \t\r\n\x00"):
+        raise CertificateError(
+            f"{what} has text outside its PEM blocks ({tail.strip()[:40]!r})", code=code, step=step
+        )
+    return blocks
+
+
+def load_certificates(
+    src: CertificateInput, *, code: str = "pck_chain_invalid", step: str = "pki", what: str = "the chain"
+) -> tuple[x509.Certificate, ...]:
+    """Certificates from PEM text (str/bytes; URL-encoded PEM, as in PCS headers, too)
+    or a sequence of DER bytes / certificate objects.
+
+    Only ``CERTIFICATE`` blocks and whitespace (or trailing NULs) are allowed in
+    PEM text. Raises :class:`CertificateError` with ``code``.
+    """
+    if isinstance(src, (str, bytes, bytearray)):
+        if isinstance(src, (bytes, bytearray)):
+            try:
+                text = bytes(src).decode("ascii")
+            except UnicodeDecodeError:
+                raise CertificateError(f"{what} is not PEM text", code=code, step=step) from None
+        else:
+            text = src
+        if "%" in text:
+            # PCS sends issuer chains URL-encoded in HTTP headers; PEM itself never holds '%'.
+            text = unquote(text)
+        blocks = _pem_blocks(text, what, code, step)
+        if not blocks:
+            raise CertificateError(f"{what} holds no PEM certificate", code=code, step=step)
+        out: list[x509.Certificate] = []
+        for i, block in enumerate(blocks):
+            try:
+                out.append(x509.load_pem_x509_certificate(block.encode("ascii")))
+            except ValueError as exc:
+                raise CertificateError(
+                    f"certificate {i + 1} of {what} cannot be parsed ({exc})", code=code, step=step
+                ) from None
+        return tuple(out)
+    certs: list[x509.Certificate] = []
+    try:
+        items = list(src)
+    except TypeError:
+        raise CertificateError(
+            f"{what} must be PEM text or a sequence of DER certificates", code=code, step=step
+        ) from None
+    for i, item in enumerate(items):
+        if isinstance(item, x509.Certificate):
+            certs.append(item)
+        elif isinstance(item, (bytes, bytearray)):
+            try:
+                certs.append(x509.load_der_x509_certificate(bytes(item)))
+            except ValueError as exc:
+                raise CertificateError(
+                    f"certificate {i + 1} of {what} is not valid DER ({exc})", code=code, step=step
+                ) from None
+        else:
+            raise CertificateError(
+                f"certificate {i + 1} of {what} is a {type(item).__name__}, not DER bytes",
+                code=code,
+                step=step,
+            )
+    if not certs:
+        raise CertificateError(f"{what} is empty", code=code, step=step)
+    return tuple(certs)
+
+
+_HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F\s]+")
+
+
+def load_crl(
+    data: bytes | str | x509.CertificateRevocationList, *, step: str = "crl", what: str = "the CRL"
+) -> x509.CertificateRevocationList:
+    """A CRL from hex DER (dcap-qvl's encoding, optional ``0x``), PEM, or raw DER.
+
+    Raises :class:`CertificateError` (``crl_invalid``) if it cannot be decoded.
+    """
+    if isinstance(data, x509.CertificateRevocationList):
+        return data
+
+    def bad(why: str) -> CertificateError:
+        return CertificateError(
+            f"{what} cannot be decoded ({why}); supply it as hex DER, DER or PEM as served by Intel PCS",
+            code="crl_invalid",
+            step=step,
+        )
+
+    if isinstance(data, (bytes, bytearray)):
+        raw = bytes(data)
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            try:
+                text = raw.decode("ascii")
+            except UnicodeDecodeError:
+                raise bad("PEM text with non-ASCII bytes") from None
+            return load_crl(text, step=step, what=what)
+        if raw and re.fullmatch(rb"(?:0[xX])?[0-9a-fA-F\s]+", raw):
+            return load_crl(raw.decode("ascii"), step=step, what=what)
+        try:
+            return x509.load_der_x509_crl(raw)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    if not isinstance(data, str):
+        raise bad(f"a {type(data).__name__} is not a CRL encoding")
+    text = data.strip()
+    if text.startswith("-----BEGIN"):
+        m = _PEM_BLOCK.fullmatch(text)
+        if m is None or m.group(1) != "X509 CRL":
+            raise bad("expected exactly one PEM block of type 'X509 CRL'")
+        try:
+            return x509.load_pem_x509_crl(text.encode("ascii"))
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    if not text or not _HEX.fullmatch(text):
+        raise bad("not hex, DER or PEM")
+    if text[:2] in ("0x", "0X"):
+        text = text[2:]
+    try:
+        der = bytes.fromhex("".join(text.split()))
+    except ValueError as exc:
+        raise bad(f"invalid hex: {exc}") from None
+    try:
+        return x509.load_der_x509_crl(der)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` (raw ``r || s``, 32 bytes each) is a valid
+    ECDSA-P256/SHA-256 signature of ``data`` by ``public_key``. Never raises."""
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+        public_key.curve, ec.SECP256R1
+    ):
+        return False
+    if len(signature) != 64:
+        return False
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    if r == 0 or s == 0:
+        return False
+    try:
+        public_key.verify(utils.encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _p256_key(cert: x509.Certificate, code: str, step: str) -> ec.EllipticCurvePublicKey:
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(
+            f"the public key of {certificate_label(cert)} cannot be read ({exc})", code=code, step=step
+        ) from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise CertificateError(
+            f"{certificate_label(cert)} does not hold an ECDSA P-256 key, which Intel's PKI always uses",
+            code=code,
+            step=step,
+        )
+    return key
+
+
+# --------------------------------------------------------------------------- CRLs
+
+
+@dataclass(frozen=True, eq=False)
+class VerifiedCrl:
+    """A CRL whose issuer name and signature were checked against ``issuer``."""
+
+    crl: x509.CertificateRevocationList
+    issuer: x509.Certificate
+    """The certificate whose key verified the CRL signature."""
+    step: str
+    revoked_serials: frozenset[int]
+
+    @property
+    def der(self) -> bytes:
+        return self.crl.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def this_update(self) -> datetime:
+        return self.crl.last_update_utc
+
+    @property
+    def next_update(self) -> datetime:
+        nu = self.crl.next_update_utc
+        assert nu is not None  # verify_crl rejects CRLs without nextUpdate
+        return nu
+
+    @property
+    def time_bound(self) -> TimeBound:
+        return TimeBound(
+            kind="crl",
+            label=f"the CRL of {_name_label(self.crl.issuer)} ({self.step})",
+            step=self.step,
+            not_before=self.this_update,
+            not_after=self.next_update,
+        )
+
+    def covers(self, issuer: x509.Certificate) -> bool:
+        """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
+        return self.crl.issuer == issuer.subject and _spki(self.issuer) == _spki(issuer)
+
+    def is_revoked(self, cert: x509.Certificate) -> bool:
+        """Whether ``cert`` (issued by this CRL's issuer) is listed."""
+        return cert.issuer == self.crl.issuer and cert.serial_number in self.revoked_serials
+
+
+def verify_crl(
+    crl: bytes | str | x509.CertificateRevocationList,
+    issuer: x509.Certificate,
+    *,
+    now: datetime | None,
+    step: str,
+) -> VerifiedCrl:
+    """Check that ``issuer`` issued and signed ``crl``, and (given ``now``) that
+    ``thisUpdate <= now < nextUpdate``.
+
+    ``issuer`` must itself already be trusted (the root, or the leaf of a
+    verified chain). Codes: ``crl_invalid``, ``crl_expired``, ``crl_not_yet_valid``.
+    """
+    parsed = load_crl(crl, step=step)
+
+    def bad(why: str) -> CertificateError:
+        return CertificateError(
+            f"the CRL of {_name_label(parsed.issuer)} ({step}) {why}; fetch the CRL again from Intel PCS",
+            code="crl_invalid",
+            step=step,
+        )
+
+    if parsed.issuer != issuer.subject:
+        raise bad(f"is not issued by {certificate_label(issuer)}, the CA it must come from")
+    bc = _basic_constraints(issuer)
+    ku = _key_usage(issuer)
+    if bc is None or not bc.ca or ku is None or not ku.crl_sign:
+        raise bad(f"is issued by {certificate_label(issuer)}, which may not sign CRLs")
+    try:
+        key = issuer.public_key()
+        valid = isinstance(key, ec.EllipticCurvePublicKey) and parsed.is_signature_valid(key)
+    except (TypeError, ValueError, UnsupportedAlgorithm):
+        valid = False
+    if not valid:
+        raise bad(f"has a signature that does not verify with the key of {certificate_label(issuer)}")
+    if parsed.next_update_utc is None:
+        raise bad("has no nextUpdate")
+    try:
+        exts = parsed.extensions
+        entries = list(parsed)
+        for ext in exts:
+            if ext.critical and ext.oid not in (
+                ExtensionOID.ISSUING_DISTRIBUTION_POINT,
+                ExtensionOID.CRL_NUMBER,
+                ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+            ):
+                raise bad(f"has an unknown critical extension {ext.oid.dotted_string}")
+            if ext.oid == ExtensionOID.DELTA_CRL_INDICATOR:
+                raise bad("is a delta CRL; a complete CRL is required")
+        serials = frozenset(e.serial_number for e in entries)
+    except ValueError as exc:
+        raise bad(f"cannot be decoded ({exc})") from None
+    out = VerifiedCrl(crl=parsed, issuer=issuer, step=step, revoked_serials=serials)
+    if now is not None:
+        out.time_bound.check(now)
+    return out
+
+
+# --------------------------------------------------------------------------- chains
+
+
+@dataclass(frozen=True, eq=False)
+class VerifiedChain:
+    """A certificate path that verified, ordered root -> leaf."""
+
+    certificates: tuple[x509.Certificate, ...]
+    root_included: bool
+    """Whether the given chain carried the root itself (else it was completed with the trusted root)."""
+    time_bounds: tuple[TimeBound, ...]
+    """Validity windows of every certificate in the path, root first."""
+
+    @property
+    def root(self) -> x509.Certificate:
+        return self.certificates[0]
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.certificates[-1]
+
+
+def _build_path(
+    certs: Sequence[x509.Certificate],
+    root: x509.Certificate,
+    code: str,
+    step: str,
+    what: str,
+) -> tuple[list[x509.Certificate], bool]:
+    """Order ``certs`` into a path root -> leaf by issuer/subject linkage."""
+
+    def bad(why: str, c: str = code) -> CertificateError:
+        return CertificateError(f"{what} {why}", code=c, step=step)
+
+    seen: set[bytes] = set()
+    by_subject: dict[x509.Name, x509.Certificate] = {}
+    for cert in certs:
+        der = _der(cert)
+        if der in seen:
+            raise bad(f"holds {certificate_label(cert)} twice")
+        seen.add(der)
+        if cert.subject in by_subject:
+            raise bad(f"holds two different certificates named {certificate_label(cert)}")
+        by_subject[cert.subject] = cert
+
+    def issues_another(c: x509.Certificate) -> bool:
+        return any(d is not c and d.issuer == c.subject for d in certs)
+
+    leaves = [c for c in certs if not issues_another(c)]
+    if len(leaves) != 1:
+        if not leaves:
+            raise bad("has no leaf: its certificates issue each other in a cycle")
+        names = ", ".join(certificate_label(c) for c in leaves)
+        raise bad(
+            f"does not form a single path: {names} each end a separate branch "
+            "(a missing link, or an extra certificate that does not belong)"
+        )
+    path = [leaves[0]]
+    cur = leaves[0]
+    while cur.issuer != cur.subject:
+        parent = by_subject.get(cur.issuer)
+        if parent is None:
+            break
+        if any(p is parent for p in path):
+            raise bad("has an issuer cycle")
+        path.append(parent)
+        cur = parent
+    if len(path) != len(certs):
+        extra = [c for c in certs if not any(p is c for p in path)]
+        raise bad(f"holds certificates outside the path: {', '.join(certificate_label(c) for c in extra)}")
+
+    top = path[-1]
+    root_included = top.subject == top.issuer
+    if root_included:
+        if top.subject != root.subject or _spki(top) != _spki(root):
+            raise bad(
+                f"ends at the self-signed {certificate_label(top)}, which is not the trusted root "
+                f"(SHA-256 of its DER {hashlib.sha256(_der(top)).hexdigest()}); only the pinned Intel "
+                "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
+                "untrusted_root",
+            )
+        # Same name and key as the trust anchor: use the anchor itself, so its
+        # own validity (not the copy's) is what gets checked.
+        path[-1] = root
+    elif top.issuer == root.subject:
+        path.append(root)
+    else:
+        raise bad(
+            f"stops at {certificate_label(top)}, issued by {_name_label(top.issuer)}, which is neither "
+            f"in the chain nor the trusted root {certificate_label(root)} (a missing link)"
+        )
+    path.reverse()
+    return path, root_included
+
+
+def _check_constraints(
+    path: Sequence[x509.Certificate], leaf_is_ca: bool, code: str, step: str, what: str
+) -> None:
+    def bad(cert: x509.Certificate, why: str) -> CertificateError:
+        return CertificateError(f"{what}: {certificate_label(cert)} {why}", code=code, step=step)
+
+    n = len(path)
+    for i, cert in enumerate(path):
+        reason = _extensions_ok(cert)
+        if reason:
+            raise bad(cert, f"is unusable: {reason}")
+        bc = _basic_constraints(cert)
+        ku = _key_usage(cert)
+        is_leaf = i == n - 1
+        if not is_leaf or leaf_is_ca:
+            if bc is None or not bc.ca:
+                raise bad(cert, "is not a CA certificate (basicConstraints) but issues or signs for others")
+            if ku is None or not ku.key_cert_sign:
+                raise bad(cert, "may not sign certificates (keyUsage keyCertSign)")
+            # CA certificates below this one, not counting the leaf.
+            below = max(0, n - 2 - i)
+            if bc.path_length is not None and below > bc.path_length:
+                raise bad(cert, f"allows {bc.path_length} CA certificate(s) below it, the path has {below}")
+        else:
+            if bc is not None and bc.ca:
+                raise bad(cert, "is a CA certificate where an end-entity certificate is required")
+            if ku is None or not ku.digital_signature:
+                raise bad(cert, "may not make signatures (keyUsage digitalSignature)")
+
+
+def verify_chain(
+    chain: CertificateInput,
+    *,
+    root: x509.Certificate,
+    now: datetime | None,
+    crls: Sequence[VerifiedCrl],
+    code: str,
+    step: str,
+    what: str = "the certificate chain",
+    expected_length: int | None = None,
+    leaf_is_ca: bool = False,
+    revoked_leaf_code: str = "certificate_revoked",
+) -> VerifiedChain:
+    """Build and check a path from ``chain`` to the trusted ``root``.
+
+    Order of checks (first failure wins): decoding and path building by
+    subject/issuer linkage (``code``; ``untrusted_root`` if the path ends at
+    a self-signed certificate other than ``root``), path length, signatures
+    (``code``), basicConstraints / keyUsage / pathLen (``code``), revocation
+    of every certificate below the root by a CRL of its issuer in ``crls``
+    (``crl_invalid`` if none is given; ``certificate_revoked``, or
+    ``revoked_leaf_code`` for the leaf), then validity of every certificate,
+    root included, and of the CRLs used (skipped when ``now`` is None;
+    the windows are returned in ``time_bounds`` either way).
+
+    The root may be absent from ``chain``: the path is completed with
+    ``root`` when the top certificate names ``root`` as its issuer, and its
+    signature must then verify with ``root``'s key.
+    """
+    certs = load_certificates(chain, code=code, step=step, what=what)
+    path, root_included = _build_path(certs, root, code, step, what)
+    if expected_length is not None and len(path) != expected_length:
+        raise CertificateError(
+            f"{what} has {len(path)} certificates from root to leaf; Intel's PKI uses {expected_length}",
+            code=code,
+            step=step,
+        )
+    for issuer, cert in itertools.pairwise(path):
+        try:
+            cert.verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            extra = " (the trusted root)" if issuer is root else ""
+            raise CertificateError(
+                f"{what}: the signature on {certificate_label(cert)} does not verify with the key of "
+                f"{certificate_label(issuer)}{extra}; the chain is forged, corrupted or from another PKI",
+                code=code,
+                step=step,
+            ) from None
+    _check_constraints(path, leaf_is_ca, code, step, what)
+
+    used: list[VerifiedCrl] = []
+    for issuer, cert in itertools.pairwise(path):
+        crl = next((c for c in crls if c.covers(issuer)), None)
+        if crl is None:
+            raise CertificateError(
+                f"{what}: no CRL issued by {certificate_label(issuer)} was supplied to check "
+                f"{certificate_label(cert)}; supply the matching CRL from Intel PCS",
+                code="crl_invalid",
+                step=step,
+            )
+        if crl.is_revoked(cert):
+            is_leaf = cert is path[-1]
+            raise CertificateError(
+                f"{what}: {certificate_label(cert)} (serial {cert.serial_number:x}) is revoked by the CRL "
+                f"of {certificate_label(issuer)}; the platform or signing key is no longer trusted by Intel",
+                code=revoked_leaf_code if is_leaf else "certificate_revoked",
+                step=step,
+            )
+        if all(u is not crl for u in used):
+            used.append(crl)
+
+    bounds = tuple(_cert_bound(c, step) for c in path) + tuple(c.time_bound for c in used)
+    if now is not None:
+        check_time_bounds(bounds, now)
+    return VerifiedChain(certificates=tuple(path), root_included=root_included, time_bounds=bounds)
+
+
+# --------------------------------------------------------------------------- PCK chains
+
+
+@dataclass(frozen=True, eq=False)
+class PckChain:
+    """A verified PCK certificate chain and the typed contents of its leaf."""
+
+    certificates: tuple[x509.Certificate, ...]
+    """Root -> PCK CA -> PCK leaf."""
+    leaf: x509.Certificate
+    public_key: ec.EllipticCurvePublicKey
+    """The PCK leaf's key: it signs the QE report."""
+    extension: PckExtension
+    ca: Literal["platform", "processor"]
+    """Which PCK CA issued the leaf (from the issuer's common name)."""
+    root_included: bool
+    time_bounds: tuple[TimeBound, ...]
+
+
+def _pck_ca_kind(leaf: x509.Certificate, step: str) -> Literal["platform", "processor"]:
+    try:
+        cns = leaf.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        cns = []
+    cn = str(cns[0].value).lower() if cns else ""
+    words = set(re.split(r"[^a-z]+", cn))
+    if "platform" in words and "processor" not in words:
+        return "platform"
+    if "processor" in words and "platform" not in words:
+        return "processor"
+    raise CertificateError(
+        f"the PCK certificate's issuer {_name_label(leaf.issuer)} is neither a PCK Platform CA nor a "
+        "PCK Processor CA",
+        code="pck_chain_invalid",
+        step=step,
+    )
+
+
+def verify_pck_chain(
+    chain: CertificateInput,
+    *,
+    root: x509.Certificate,
+    now: datetime | None,
+    root_crl: VerifiedCrl,
+    pck_crl: VerifiedCrl,
+    step: str = "pck_chain",
+) -> PckChain:
+    """Verify a PCK chain (root, PCK Platform/Processor CA, PCK leaf) at ``now``.
+
+    ``root_crl`` (from the root) checks the PCK CA; ``pck_crl`` must come from
+    the same CA (name and key) that issued the leaf (``crl_invalid``
+    otherwise) and checks the leaf (``pck_revoked``). Both CRLs' windows are
+    re-checked at ``now``. Other codes as :func:`verify_chain`, with
+    ``pck_chain_invalid`` for structural and signature problems and
+    ``pck_extension_invalid`` for the leaf's SGX extension.
+    """
+    what = "the PCK certificate chain"
+    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what)
+    verified = verify_chain(
+        certs,
+        root=root,
+        now=now,
+        crls=(root_crl, pck_crl),
+        code="pck_chain_invalid",
+        step=step,
+        what=what,
+        expected_length=3,
+        revoked_leaf_code="pck_revoked",
+    )
+    leaf = verified.leaf
+    return PckChain(
+        certificates=verified.certificates,
+        leaf=leaf,
+        public_key=_p256_key(leaf, "pck_chain_invalid", step),
+        extension=pck_extension_of(leaf),
+        ca=_pck_ca_kind(leaf, step),
+        root_included=verified.root_included,
+        time_bounds=verified.time_bounds,
+    )
+
+
+def signing_key_of(cert: x509.Certificate, *, code: str, step: str) -> ec.EllipticCurvePublicKey:
+    """The P-256 public key of ``cert``; ``code`` if it has another kind of key."""
+    return _p256_key(cert, code, step)
