@@ -15,7 +15,8 @@ code ``collateral_format`` and a message naming the JSON path:
 * hex strings of the exact length (either case), dates as
   ``YYYY-MM-DDThh:mm:ssZ``;
 * 16 SGX TCB components per level, and 16 TDX components for ``id`` "TDX";
-* TCB statuses from Intel's published set (an unknown status fails closed);
+* TCB statuses from the set Intel's QVL accepts for that kind of level
+  (platform, TDX module, QE): an unknown status fails closed;
 * no duplicate TCB levels (Intel's QVL rejects them too).
 
 Unknown fields are ignored, as Intel's QVL and dcap-qvl do.
@@ -34,8 +35,10 @@ from typing import Any
 from .errors import CollateralError
 
 __all__ = [
+    "MODULE_TCB_STATUSES",
     "QE_IDENTITY_IDS",
     "QE_IDENTITY_VERSIONS",
+    "QE_TCB_STATUSES",
     "TCB_INFO_VERSIONS",
     "TCB_STATUSES",
     "QeIdentity",
@@ -61,7 +64,15 @@ TCB_STATUSES: frozenset[str] = frozenset(
         "Revoked",
     }
 )
-"""Every ``tcbStatus`` value Intel publishes; anything else is rejected."""
+"""Every platform ``tcbStatus`` value Intel publishes; anything else is rejected."""
+
+MODULE_TCB_STATUSES: frozenset[str] = frozenset({"UpToDate", "OutOfDate", "Revoked"})
+"""Statuses a TDX module identity TCB level may have (Intel's QVL accepts only these)."""
+
+QE_TCB_STATUSES: frozenset[str] = frozenset(
+    {"UpToDate", "ConfigurationNeeded", "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked"}
+)
+"""Statuses a QE identity TCB level may have (the set Intel's QVL parses)."""
 
 TCB_INFO_VERSIONS: frozenset[int] = frozenset({2, 3})
 """TCB info versions understood: 2 (SGX only, PCS v3 API) and 3 (SGX and TDX, PCS v4 API)."""
@@ -286,11 +297,11 @@ class _Reader:
     def child(self, key: str) -> _Reader:
         return _Reader(self.get(key), self.at(key), self.fail)
 
-    def status(self, key: str = "tcbStatus") -> str:
+    def status(self, allowed: frozenset[str] = TCB_STATUSES, key: str = "tcbStatus") -> str:
         value = self.str_(key)
-        if value not in TCB_STATUSES:
+        if value not in allowed:
             raise self.fail(
-                self.at(key), f"has unknown status {value!r:.80} (known: {', '.join(sorted(TCB_STATUSES))})"
+                self.at(key), f"has unknown status {value!r:.80} (allowed here: {', '.join(sorted(allowed))})"
             )
         return value
 
@@ -492,7 +503,7 @@ def _tdx_module_identities(
                 TdxModuleTcbLevel(
                     isvsvn=isvsvn,
                     tcb_date=lr.date("tcbDate"),
-                    tcb_status=lr.status(),
+                    tcb_status=lr.status(MODULE_TCB_STATUSES),
                     advisory_ids=lr.advisory_ids(),
                 )
             )
@@ -572,7 +583,7 @@ def parse_qe_identity(raw: bytes | str) -> QeIdentity:
             QeTcbLevel(
                 isvsvn=isvsvn,
                 tcb_date=lr.date("tcbDate"),
-                tcb_status=lr.status(),
+                tcb_status=lr.status(QE_TCB_STATUSES),
                 advisory_ids=lr.advisory_ids(),
             )
         )

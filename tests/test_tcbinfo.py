@@ -316,6 +316,11 @@ def test_non_text_input_rejected() -> None:
             "Fine",
             "tcbInfo.tdxModuleIdentities[0].tcbLevels[0].tcbStatus has unknown status",
         ),
+        (
+            ["tdxModuleIdentities", 1, "tcbLevels", 1, "tcbStatus"],
+            "ConfigurationNeeded",
+            "tcbInfo.tdxModuleIdentities[1].tcbLevels[1].tcbStatus has unknown status",
+        ),
         (["tcbLevels"], [], "tcbInfo.tcbLevels must not be empty"),
         (["tcbLevels"], None, "tcbInfo.tcbLevels must be a JSON array"),
         (["tcbLevels", 1], "level", "tcbInfo.tcbLevels[1] must be a JSON object"),
