@@ -484,6 +484,11 @@ def test_sgx_v2_negative() -> None:
             "enclaveIdentity.tcbLevels[0].tcbStatus has unknown status",
         ),
         (
+            ["tcbLevels", 0, "tcbStatus"],
+            "SWHardeningNeeded",
+            "enclaveIdentity.tcbLevels[0].tcbStatus has unknown status",
+        ),
+        (
             ["tcbLevels", 0, "advisoryIDs"],
             [None],
             "enclaveIdentity.tcbLevels[0].advisoryIDs[0] must be a string",
