@@ -572,7 +572,8 @@ def _tdx_tcb_info_json(draw: st.DrawFn) -> dict[str, Any]:
             "tcbStatus": draw(_status),
         }
         advisories = draw(st.lists(st.from_regex(r"INTEL-SA-[0-9]{5}", fullmatch=True), max_size=4))
-        if advisories or draw(st.booleans()):
+        keep_empty: bool = draw(st.booleans())
+        if advisories or keep_empty:
             level["advisoryIDs"] = advisories
         levels.append(level)
     return {
