@@ -21,6 +21,7 @@ import tdxverify
 from tdxverify.errors import VerificationError
 from tdxverify.quote import EnclaveReport, Quote, TdReport10, TdReport15
 from tdxverify.tcbinfo import parse_qe_identity, parse_tcb_info
+from tdxverify.testing import Forge
 from tdxverify.testing.collateral import (
     ModuleTcbLevelSpec,
     QeIdentitySpec,
@@ -35,6 +36,7 @@ from tdxverify.testing.collateral import (
     quote_collateral_v3,
     sign_text,
 )
+from tdxverify.testing.pki import PkiSpec, SgxExtensionSpec
 from tdxverify.testing.quotes import (
     REGIONS,
     SGX_QE_REPORT,
@@ -545,3 +547,111 @@ def test_format_time() -> None:
     assert format_time("as-is") == "as-is"
     with pytest.raises(ForgeError):
         format_time(datetime(2025, 1, 1))
+
+
+# --------------------------------------------------------------------------- the Forge facade
+
+
+FORGE = Forge(seed="test-forge")
+
+
+def test_forge_is_deterministic_per_seed() -> None:
+    again = Forge(seed="test-forge")
+    assert again.quote() == FORGE.quote()
+    assert again.collateral() == FORGE.collateral()
+    assert again.root_ca_der == FORGE.root_ca_der
+    other = Forge(seed="another")
+    assert other.quote() != FORGE.quote()
+    assert other.root_ca_der != FORGE.root_ca_der
+    assert other.collateral()["tcb_info"] == FORGE.collateral()["tcb_info"]  # same text, other signer
+    assert other.collateral()["tcb_info_signature"] != FORGE.collateral()["tcb_info_signature"]
+
+
+def test_forge_quote_carries_its_pki() -> None:
+    q = tdxverify.parse_quote(FORGE.quote())
+    assert q.pck_chain == FORGE.pki.pck_chain_der
+    assert q.signature_data.attestation_key == FORGE.attestation_key_raw
+    assert x509.load_der_x509_certificate(FORGE.root_ca_der) == FORGE.pki.root
+    qe = q.signature_data.qe_report_certification
+    assert qe is not None
+    pck_public = FORGE.pki.pck.public_key()
+    assert isinstance(pck_public, ec.EllipticCurvePublicKey)
+    der = encode_dss_signature(
+        int.from_bytes(qe.qe_report_signature[:32], "big"), int.from_bytes(qe.qe_report_signature[32:], "big")
+    )
+    pck_public.verify(der, qe.qe_report.raw, ec.ECDSA(hashes.SHA256()))
+
+
+def test_forge_flat_overrides() -> None:
+    q = tdxverify.parse_quote(
+        FORGE.quote(version=5, mr_td=b"\x11" * 48, rtmr3=b"\x22" * 48, report_data=b"\x33" * 64, qe_isv_svn=9)
+    )
+    assert isinstance(q.report, TdReport15)
+    assert (q.report.mr_td, q.report.rtmr3, q.report.report_data) == (
+        b"\x11" * 48,
+        b"\x22" * 48,
+        b"\x33" * 64,
+    )
+    qe = q.signature_data.qe_report_certification
+    assert qe is not None and qe.qe_report.isv_svn == 9
+    assert qe.qe_report.mr_signer == TD_QE_REPORT.mr_signer  # the rest of the QE report kept
+
+    sgx = tdxverify.parse_quote(FORGE.quote(version=3, mr_enclave=b"\x44" * 32, report_data=b"\x55" * 64))
+    assert isinstance(sgx.report, EnclaveReport)
+    assert (sgx.report.mr_enclave, sgx.report.report_data) == (b"\x44" * 32, b"\x55" * 64)
+    assert sgx.header.pce_svn == FORGE.pki.spec.sgx.pce_svn
+
+    f = FORGE.forged_quote(corrupt="quote_signature")
+    assert f.raw != FORGE.quote() and set(f.regions) <= REGIONS
+    assert FORGE.quote(corrupt=["body", "qe_report"]) != FORGE.quote(corrupt="body")
+    spec = FORGE.quote_spec(QuoteSpec(version=3), isv_svn=5)
+    assert spec.enclave.isv_svn == 5 and spec.version == 3
+    with pytest.raises(ForgeError):
+        FORGE.quote(mr_enclave=bytes(32))  # an SGX field on a TDX quote
+    with pytest.raises(ForgeError):
+        FORGE.quote(no_such_field=1)
+
+
+def test_forge_collateral_matches_its_pki() -> None:
+    col = FORGE.collateral()
+    info = parse_tcb_info(col["tcb_info"])
+    ext = FORGE.pki.spec.sgx
+    assert info.fmspc == ext.fmspc and info.pce_id == ext.pce_id
+    top = info.tcb_levels[0]
+    assert tuple(c.svn for c in top.sgx_components) == tuple(ext.cpu_svn_components)
+    assert top.pce_svn == ext.pce_svn and top.tcb_status == "UpToDate"
+    assert col["tcb_info_issuer_chain"] == FORGE.pki.tcb_info_issuer_chain_pem
+    assert bytes.fromhex(col["pck_crl"]) == FORGE.pki.pck_crl_der
+    assert bytes.fromhex(col["root_ca_crl"]) == FORGE.pki.root_crl_der
+    assert verify_raw(
+        FORGE.pki.tcb_signing_key, bytes.fromhex(col["tcb_info_signature"]), col["tcb_info"].encode()
+    )
+    assert verify_raw(
+        FORGE.pki.tcb_signing_key, bytes.fromhex(col["qe_identity_signature"]), col["qe_identity"].encode()
+    )
+    assert "pck_certificate_chain" not in col
+    assert FORGE.collateral(with_pck_chain=True)["pck_certificate_chain"] == FORGE.pki.pck_chain_pem
+    sgx = FORGE.collateral("SGX")
+    assert parse_tcb_info(sgx["tcb_info"]).id == "SGX" and parse_qe_identity(sgx["qe_identity"]).id == "QE"
+
+    # Custom PCK TCB: the default TCB info follows it.
+    low = Forge(seed="test-forge", pki=PkiSpec(sgx=SgxExtensionSpec(cpu_svn_components=(1,) * 16, pce_svn=4)))
+    top = parse_tcb_info(low.collateral()["tcb_info"]).tcb_levels[0]
+    assert [c.svn for c in top.sgx_components] == [1] * 16 and top.pce_svn == 4
+
+    # Text given verbatim is signed verbatim; signatures can be replaced.
+    pretty = json.dumps(json.loads(col["tcb_info"]), indent=2)
+    custom = FORGE.collateral(tcb_info=pretty, qe_identity_signature=bytes(64))
+    assert custom["tcb_info"] == pretty and custom["qe_identity_signature"] == "00" * 64
+    assert verify_raw(FORGE.pki.tcb_signing_key, bytes.fromhex(custom["tcb_info_signature"]), pretty.encode())
+    status = FORGE.collateral(tcb_info=FORGE.tcb_info().with_status("OutOfDate"))
+    assert parse_tcb_info(status["tcb_info"]).tcb_levels[0].tcb_status == "OutOfDate"
+
+
+def test_forge_pcs_responses() -> None:
+    ti_body, qe_body = FORGE.pcs_responses()
+    col = FORGE.collateral()
+    assert ti_body == '{"tcbInfo":' + col["tcb_info"] + ',"signature":"' + col["tcb_info_signature"] + '"}'
+    assert qe_body == (
+        '{"enclaveIdentity":' + col["qe_identity"] + ',"signature":"' + col["qe_identity_signature"] + '"}'
+    )
