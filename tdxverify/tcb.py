@@ -646,9 +646,19 @@ def evaluate_tcb(
     QE identity, platform level, module TCB level, convergence.
 
     ``report`` is the quote body (a TD report for TDX, the enclave report for
-    SGX). Kind checks (TDX TCB info for a TDX quote ...) are the caller's;
-    a mismatch here raises ``collateral_kind_mismatch``.
+    SGX). The collateral must be of the quote's kind (TDX TCB info and
+    TD_QE identity for TDX, SGX TCB info and QE identity for SGX), otherwise
+    ``collateral_kind_mismatch``.
     """
+    wanted_qe = "QE" if isinstance(report, EnclaveReport) else "TD_QE"
+    if qe_identity.id != wanted_qe:
+        # Intel's QVL refuses a QE identity of the other TEE before using it.
+        raise TcbError(
+            f"this quote needs Intel's {wanted_qe} identity, got {qe_identity.id}; "
+            "fetch the QE identity for the quote's TEE type",
+            code="collateral_kind_mismatch",
+            step="qe_identity",
+        )
     if isinstance(report, EnclaveReport):
         if tcb_info.is_tdx:
             raise TcbError(

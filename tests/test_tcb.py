@@ -840,7 +840,16 @@ def test_evaluate_sgx_and_kind_checks() -> None:
     assert result.advisory_ids == ("SA-1",)
     assert result.module is None
     with pytest.raises(TcbError) as exc:
-        evaluate_tcb(tdx_info(), qe_identity(), pck(), qe_report(), qe_report())
+        evaluate_tcb(tdx_info(), qe_identity(ident="QE"), pck(), qe_report(), qe_report())
+    assert _code(exc) == "collateral_kind_mismatch"
+    assert "SGX TCB info" in exc.value.message
+    # The QE identity must match the quote's TEE too.
+    with pytest.raises(TcbError) as exc:
+        evaluate_tcb(info, qe_identity(ident="TD_QE"), pck(svn16(2)), qe_report(), qe_report())
+    assert _code(exc) == "collateral_kind_mismatch"
+    assert "QE identity" in exc.value.message
+    with pytest.raises(TcbError) as exc:
+        evaluate_tcb(tdx_info(), qe_identity(ident="QE"), pck(), td_report(tee(4, 1)), qe_report())
     assert _code(exc) == "collateral_kind_mismatch"
 
 
