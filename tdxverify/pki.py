@@ -51,11 +51,13 @@ __all__ = [
     "VerifiedChain",
     "VerifiedCrl",
     "as_utc",
+    "certificate_bound",
     "certificate_label",
     "check_time_bounds",
     "load_certificates",
     "load_crl",
     "load_root_ca",
+    "pem_chain",
     "pinned_root_ca",
     "signing_key_of",
     "verify_chain",
@@ -203,7 +205,8 @@ def check_time_bounds(bounds: Iterable[TimeBound], now: datetime) -> None:
         bound.check(now)
 
 
-def _cert_bound(cert: x509.Certificate, step: str) -> TimeBound:
+def certificate_bound(cert: x509.Certificate, step: str) -> TimeBound:
+    """The validity window of ``cert`` (``notBefore <= now <= notAfter``), reported under ``step``."""
     return TimeBound(
         kind="certificate",
         label=f"certificate {certificate_label(cert)}",
@@ -310,6 +313,11 @@ def load_root_ca(data: bytes | str | x509.Certificate | None = None) -> x509.Cer
 
     if isinstance(data, x509.Certificate):
         cert = data
+    elif isinstance(data, (bytes, bytearray)) and not bytes(data).lstrip().startswith(b"-----BEGIN"):
+        try:
+            cert = x509.load_der_x509_certificate(bytes(data))
+        except ValueError as exc:
+            raise bad(f"it is neither PEM nor a DER certificate ({exc})") from None
     else:
         try:
             certs = load_certificates(data, code="root_ca_invalid", step="root_ca")
@@ -419,6 +427,11 @@ def load_certificates(
     if not certs:
         raise CertificateError(f"{what} is empty", code=code, step=step)
     return tuple(certs)
+
+
+def pem_chain(certs: Iterable[x509.Certificate]) -> str:
+    """PEM text of ``certs`` in the order given."""
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certs)
 
 
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F\s]+")
@@ -819,7 +832,7 @@ def verify_chain(
         if all(u is not crl for u in used):
             used.append(crl)
 
-    bounds = tuple(_cert_bound(c, step) for c in path) + tuple(c.time_bound for c in used)
+    bounds = tuple(certificate_bound(c, step) for c in path) + tuple(c.time_bound for c in used)
     if now is not None:
         check_time_bounds(bounds, now)
     return VerifiedChain(certificates=tuple(path), root_included=root_included, time_bounds=bounds)
