@@ -655,3 +655,23 @@ def test_forge_pcs_responses() -> None:
     assert qe_body == (
         '{"enclaveIdentity":' + col["qe_identity"] + ',"signature":"' + col["qe_identity_signature"] + '"}'
     )
+
+
+def test_forge_pcs_bundle() -> None:
+    bundle = FORGE.collateral(format="pcs-bundle", with_pck_chain=True)
+    ti_body, qe_body = FORGE.pcs_responses()
+    v3 = FORGE.collateral()
+    assert bundle == {
+        "tcb_info_response": ti_body,
+        "tcb_info_issuer_chain": v3["tcb_info_issuer_chain"],
+        "qe_identity_response": qe_body,
+        "qe_identity_issuer_chain": v3["qe_identity_issuer_chain"],
+        "pck_crl_issuer_chain": v3["pck_crl_issuer_chain"],
+        "root_ca_crl": v3["root_ca_crl"],
+        "pck_crl": v3["pck_crl"],
+        "pck_certificate_chain": FORGE.pki.pck_chain_pem,
+    }
+    swapped = FORGE.collateral(format="pcs-bundle", tcb_info_signature=bytes(64))
+    assert json.loads(swapped["tcb_info_response"])["signature"] == "00" * 64
+    with pytest.raises(ForgeError):
+        FORGE.collateral(format="pcs")

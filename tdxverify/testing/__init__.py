@@ -31,6 +31,7 @@ from .collateral import (
     TcbInfoSpec,
     default_qe_identity,
     default_tcb_info,
+    pcs_bundle,
     pcs_response,
     quote_collateral_v3,
     sign_text,
@@ -187,19 +188,35 @@ class Forge:
         tcb_info_signature: bytes | None = None,
         qe_identity_signature: bytes | None = None,
         with_pck_chain: bool = False,
+        format: str = "dcap-qvl",
     ) -> dict[str, str]:
-        """dcap-qvl ``QuoteCollateralV3`` JSON (a dict) for a ``tee`` ("TDX" or "SGX") quote.
+        """Signed collateral for a ``tee`` ("TDX" or "SGX") quote, as a JSON-ready dict.
 
-        ``tcb_info`` / ``qe_identity`` may be specs or exact JSON text (signed
-        as given); the signatures may be replaced. ``with_pck_chain`` adds
-        ``pck_certificate_chain``.
+        ``format`` "dcap-qvl" gives dcap-qvl's ``QuoteCollateralV3``;
+        "pcs-bundle" gives Intel PCS v4 response bodies with their issuer
+        chains and the CRLs. ``tcb_info`` / ``qe_identity`` may be specs or
+        exact JSON text (signed as given); the signatures may be replaced.
+        ``with_pck_chain`` adds ``pck_certificate_chain``.
         """
+        if format not in ("dcap-qvl", "pcs-bundle"):
+            raise ForgeError(f"format must be 'dcap-qvl' or 'pcs-bundle', not {format!r}")
         ti_text, qe_text = self._texts(tee, tcb_info, qe_identity)
         key = self.pki.tcb_signing_key
         if tcb_info_signature is None:
             tcb_info_signature = sign_text(ti_text, key)
         if qe_identity_signature is None:
             qe_identity_signature = sign_text(qe_text, key)
+        pck_chain = self.pki.pck_chain_pem if with_pck_chain else None
+        if format == "pcs-bundle":
+            return pcs_bundle(
+                tcb_info_response=pcs_response("tcbInfo", ti_text, tcb_info_signature),
+                qe_identity_response=pcs_response("enclaveIdentity", qe_text, qe_identity_signature),
+                tcb_info_issuer_chain=self.pki.tcb_info_issuer_chain_pem,
+                pck_crl_issuer_chain=self.pki.pck_crl_issuer_chain_pem,
+                root_ca_crl=self.pki.root_crl_der,
+                pck_crl=self.pki.pck_crl_der,
+                pck_certificate_chain=pck_chain,
+            )
         return quote_collateral_v3(
             tcb_info=ti_text,
             tcb_info_signature=tcb_info_signature,
@@ -209,7 +226,7 @@ class Forge:
             pck_crl_issuer_chain=self.pki.pck_crl_issuer_chain_pem,
             root_ca_crl=self.pki.root_crl_der,
             pck_crl=self.pki.pck_crl_der,
-            pck_certificate_chain=self.pki.pck_chain_pem if with_pck_chain else None,
+            pck_certificate_chain=pck_chain,
         )
 
     def pcs_responses(

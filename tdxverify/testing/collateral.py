@@ -5,7 +5,8 @@ out as Intel's PCS serves it (compact, Intel's member order, upper-case hex);
 :func:`sign_text` signs the exact text with the TCB signing key (ECDSA P-256,
 raw r||s); :func:`quote_collateral_v3` and :func:`pcs_response` wrap the
 signed text in dcap-qvl's ``QuoteCollateralV3`` JSON shape and in Intel PCS v4
-response bodies.
+response bodies; :func:`pcs_bundle` gathers those bodies with the issuer
+chains and CRLs into the PCS bundle ``tdxverify.load_collateral`` accepts.
 
 Defaults describe one modern TDX platform (FMSPC ``B0C06F000000``, PCE-ID
 ``0000``, PCK SGX components ``DEFAULT_SGX_COMPONENTS``, PCESVN 11) that the
@@ -41,6 +42,7 @@ __all__ = [
     "default_qe_identity",
     "default_tcb_info",
     "format_time",
+    "pcs_bundle",
     "pcs_response",
     "quote_collateral_v3",
     "sign_text",
@@ -459,3 +461,37 @@ def pcs_response(kind: str, text: str, signature: bytes) -> str:
         raise ForgeError(f"kind must be 'tcbInfo' or 'enclaveIdentity', not {kind!r}")
     # Built by concatenation: the signed member must keep its exact bytes.
     return '{"' + kind + '":' + text + ',"signature":"' + bytes(signature).hex() + '"}'
+
+
+def pcs_bundle(
+    *,
+    tcb_info_response: str,
+    qe_identity_response: str,
+    tcb_info_issuer_chain: str,
+    qe_identity_issuer_chain: str | None = None,
+    pck_crl_issuer_chain: str,
+    root_ca_crl: bytes,
+    pck_crl: bytes,
+    pck_certificate_chain: str | None = None,
+) -> dict[str, str]:
+    """The PCS bundle collateral format: PCS response bodies as served, chains (PEM), CRLs (hex DER).
+
+    The issuer chains are what Intel sends in the ``TCB-Info-Issuer-Chain`` /
+    ``SGX-Enclave-Identity-Issuer-Chain`` / ``SGX-PCK-CRL-Issuer-Chain``
+    response headers. ``qe_identity_issuer_chain`` defaults to
+    ``tcb_info_issuer_chain``.
+    """
+    out = {
+        "tcb_info_response": tcb_info_response,
+        "tcb_info_issuer_chain": tcb_info_issuer_chain,
+        "qe_identity_response": qe_identity_response,
+        "qe_identity_issuer_chain": (
+            qe_identity_issuer_chain if qe_identity_issuer_chain is not None else tcb_info_issuer_chain
+        ),
+        "pck_crl_issuer_chain": pck_crl_issuer_chain,
+        "root_ca_crl": bytes(root_ca_crl).hex(),
+        "pck_crl": bytes(pck_crl).hex(),
+    }
+    if pck_certificate_chain is not None:
+        out["pck_certificate_chain"] = pck_certificate_chain
+    return out
