@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tdxverify
+from tdxverify.collateral import authenticate_collateral, load_collateral
 from tdxverify.errors import VerificationError
 from tdxverify.quote import EnclaveReport, Quote, TdReport10, TdReport15
 from tdxverify.tcbinfo import parse_qe_identity, parse_tcb_info
@@ -675,3 +676,22 @@ def test_forge_pcs_bundle() -> None:
     assert json.loads(swapped["tcb_info_response"])["signature"] == "00" * 64
     with pytest.raises(ForgeError):
         FORGE.collateral(format="pcs")
+
+
+@pytest.mark.parametrize("fmt", ["dcap-qvl", "pcs-bundle"])
+@pytest.mark.parametrize("tee", ["TDX", "SGX"])
+def test_forged_collateral_loads_and_authenticates(fmt: str, tee: str) -> None:
+    """tdxverify's own loader accepts both forged formats and authenticates them under the forge root."""
+    root = x509.load_der_x509_certificate(FORGE.root_ca_der)
+    loaded = load_collateral(FORGE.collateral(tee, format=fmt, with_pck_chain=True))
+    assert loaded.format == fmt and loaded.tcb_info.id == tee
+    assert loaded.tcb_info_raw == FORGE.tcb_info(tee).to_text().encode()
+    authenticate_collateral(loaded, now=FORGE.now, root=root)
+    with pytest.raises(VerificationError):
+        authenticate_collateral(loaded, now=FORGE.now, root=Forge(seed="elsewhere").pki.root)
+    with pytest.raises(VerificationError):
+        authenticate_collateral(
+            load_collateral(FORGE.collateral(tee, format=fmt, tcb_info_signature=bytes(64))),
+            now=FORGE.now,
+            root=root,
+        )
