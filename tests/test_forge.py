@@ -366,6 +366,12 @@ def test_forgery_knobs() -> None:
         forge(QuoteSpec(attestation_key_type=3, tee_type=0x81, qe_vendor_id=bytes(16))).raw
     )
     assert q.header.attestation_key_type == 3 and q.header.qe_vendor_id == bytes(16)
+    with pytest.raises(tdxverify.QuoteFormatError) as info:
+        tdxverify.parse_quote(forge(QuoteSpec(version=6)).raw)
+    assert info.value.code == "unsupported_quote_version"
+    # The chain may be given as text too.
+    as_text = forge_quote(QuoteSpec(), attestation_key=AK, pck_key=PCK, pck_chain_pem=CHAIN_PEM.decode())
+    assert as_text.raw == forge(QuoteSpec()).raw
 
 
 @pytest.mark.parametrize(

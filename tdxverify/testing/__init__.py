@@ -150,7 +150,7 @@ class Forge:
             self.quote_spec(spec, **overrides),
             attestation_key=self.attestation_key,
             pck_key=self.pki.pck_key,
-            pck_chain_pem=self.pki.pck_chain_pem.encode("ascii"),
+            pck_chain_pem=self.pki.pck_chain_pem,
         )
 
     def quote(self, spec: QuoteSpec | None = None, **overrides: Any) -> bytes:

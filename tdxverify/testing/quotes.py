@@ -221,7 +221,9 @@ class QuoteSpec:
 
     ``version`` 3 is SGX; 4 is TDX with TD report 1.0; 5 carries a body
     descriptor with ``body_type`` 1 (SGX), 2 (TDX 1.0) or 3 (TDX 1.5, the
-    default for v5). ``None`` fields take the value a genuine quote would have.
+    default for v5). Any other version is laid out like v4, so parsers can be
+    shown an unknown version. ``None`` fields take the value a genuine quote
+    would have.
     """
 
     version: int = 4
@@ -235,7 +237,7 @@ class QuoteSpec:
     qe_svn: int | None = None
     """Header QE SVN; ``None``: 0 for TDX (as Intel's TD QE writes it), the QE ISVSVN for SGX."""
     pce_svn: int | None = None
-    """Header PCE SVN; ``None``: 0 for TDX, 13 for SGX (informational: verifiers use the PCK's)."""
+    """Header PCE SVN; ``None``: 0 (informational: verifiers use the PCK certificate's PCESVN)."""
     qe_vendor_id: bytes = INTEL_QE_VENDOR_ID
     user_data: bytes = _pseudo("qe_id", 16) + bytes(4)
 
@@ -392,7 +394,7 @@ def forge_quote(
     *,
     attestation_key: ec.EllipticCurvePrivateKey,
     pck_key: ec.EllipticCurvePrivateKey,
-    pck_chain_pem: bytes,
+    pck_chain_pem: bytes | str,
 ) -> ForgedQuote:
     """Lay out, sign and (if asked) corrupt a quote.
 
@@ -407,7 +409,7 @@ def forge_quote(
     tee_type = spec.tee_type if spec.tee_type is not None else (TEE_TYPE_SGX if sgx else TEE_TYPE_TDX)
     qe_spec = spec.effective_qe_report
     qe_svn = spec.qe_svn if spec.qe_svn is not None else (qe_spec.isv_svn if sgx else 0)
-    pce_svn = spec.pce_svn if spec.pce_svn is not None else (13 if sgx else 0)
+    pce_svn = spec.pce_svn if spec.pce_svn is not None else 0
 
     b = _Builder()
     header = b"".join(
@@ -451,7 +453,8 @@ def forge_quote(
         if spec.qe_report_signature is not None
         else sign_raw(pck_key, qe_report)
     )
-    pck_data = spec.pck_cert_data if spec.pck_cert_data is not None else pck_chain_pem + b"\x00"
+    chain = pck_chain_pem.encode("ascii") if isinstance(pck_chain_pem, str) else bytes(pck_chain_pem)
+    pck_data = spec.pck_cert_data if spec.pck_cert_data is not None else chain + b"\x00"
     auth = spec.qe_auth_data
     _int(len(auth), 16, "len(qe_auth_data)")
 
