@@ -590,12 +590,13 @@ def td_relaunch_check(
 
 
 def converge(
-    platform: PlatformMatch,
+    platform: PlatformMatch | TcbLevel,
     qe: QeResult,
     module: ModuleResult | None = None,
     *,
     tcb_info: TcbInfo | None = None,
     tee_tcb_svn2: bytes | None = None,
+    report: TdReport10 | EnclaveReport | None = None,
 ) -> TcbResult:
     """One TCB status and the advisory IDs, as Intel's QVL converges them.
 
@@ -605,7 +606,20 @@ def converge(
     and ``tcb_info``) the relaunch check runs; the QE's status is merged
     last. Advisory IDs are the sorted union of the platform level's, the
     module level's and the QE level's.
+
+    ``report`` may be passed instead of ``tee_tcb_svn2``: a TD 1.5 report
+    supplies its TEE_TCB_SVN2. ``platform`` should be the
+    :class:`PlatformMatch` of :func:`match_tcb_levels`; a bare
+    :class:`TcbLevel` is taken as both the SGX and the TDX level, which can
+    only make the relaunch check stricter (it may then report OutOfDate where
+    Intel advises a relaunch), never looser.
     """
+    if isinstance(platform, TcbLevel):
+        platform = PlatformMatch(sgx_level=platform, level=platform)
+    if isinstance(report, TdReport15):
+        if tee_tcb_svn2 is not None and tee_tcb_svn2 != report.tee_tcb_svn2:
+            raise TcbError("tee_tcb_svn2 and report disagree", code="internal_error", step="tcb")
+        tee_tcb_svn2 = report.tee_tcb_svn2
     status = platform.status
     advisories = set(platform.level.advisory_ids) | set(qe.advisory_ids)
     if module is not None:

@@ -818,6 +818,31 @@ def test_relaunch_end_to_end() -> None:
     assert result_qe.advisory_ids == ("INTEL-SA-Q", "SA-MOD")
 
 
+def test_converge_accepts_report_and_bare_level() -> None:
+    qe = qe_result("UpToDate")
+    module = module_result("OutOfDate")
+    report = td_report(tee(4, 1, 3), tee_tcb_svn2=tee(6, 1, 3))
+    top = RELAUNCH_INFO.tcb_levels[0]
+    via_report = converge(PlatformMatch(top, top), qe, module, tcb_info=RELAUNCH_INFO, report=report)
+    assert via_report.status == "TDRelaunchAdvised"
+    # A bare TcbLevel is used as both the SGX and the TDX level.
+    assert converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=report).status == "TDRelaunchAdvised"
+    # With an OutOfDate rating level as the SGX level too, no relaunch is advised (stricter than Intel).
+    low = RELAUNCH_INFO.tcb_levels[1]
+    assert converge(low, qe, module, tcb_info=RELAUNCH_INFO, report=report).status == "OutOfDate"
+    assert converge(PlatformMatch(top, low), qe, module, tcb_info=RELAUNCH_INFO, report=report).status == (
+        "TDRelaunchAdvised"
+    )
+    # A TD 1.0 report has no TEE_TCB_SVN2: no relaunch check.
+    assert (
+        converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=td_report(tee(4, 1, 3))).status
+        == "OutOfDate"
+    )
+    with pytest.raises(TcbError) as exc:
+        converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=report, tee_tcb_svn2=tee(1))
+    assert _code(exc) == "internal_error"
+
+
 def test_converge_argument_checks() -> None:
     with pytest.raises(TcbError) as exc:
         converge(platform("UpToDate"), qe_result("UpToDate"), module_result("OutOfDate"), tee_tcb_svn2=tee())
