@@ -40,6 +40,7 @@ from .pki import (
     VerifiedCrl,
     as_utc,
     certificate_bound,
+    check_revocation,
     check_time_bounds,
     load_certificates,
     load_crl,
@@ -672,26 +673,28 @@ def authenticate_collateral(
 
     Order (first failure wins; codes in parentheses):
 
-    1. root CA CRL issued and signed by the root (``crl_invalid``);
-    2. TCB info issuer chain to the root, checked against the root CA CRL
-       (``untrusted_root``, ``tcb_signing_chain_invalid``, ``certificate_revoked``),
-       then the TCB info signature over its exact bytes (``tcb_info_signature_invalid``);
-    3. the same for the QE identity (``qe_identity_signature_invalid``);
-    4. PCK CRL issuer chain to the root (``crl_invalid``, ``certificate_revoked``)
-       and the PCK CRL's issuer and signature (``crl_invalid``);
-    5. every time window at ``now``: certificates (``certificate_not_yet_valid``
+    1. TCB info issuer chain to the root (``untrusted_root``,
+       ``tcb_signing_chain_invalid``), then the TCB info signature over its
+       exact bytes (``tcb_info_signature_invalid``);
+    2. the same for the QE identity (``qe_identity_signature_invalid``);
+    3. PCK CRL issuer chain to the root (``untrusted_root``, ``crl_invalid``);
+    4. root CA CRL issued and signed by the root (``crl_invalid``), and every
+       certificate of the three chains checked against it (``certificate_revoked``);
+    5. PCK CRL issued and signed by the PCK CRL issuer chain's leaf (``crl_invalid``);
+    6. every time window at ``now``: certificates (``certificate_not_yet_valid``
        / ``certificate_expired``), CRLs (``crl_not_yet_valid`` / ``crl_expired``),
        TCB info and QE identity (``collateral_not_yet_valid`` / ``collateral_expired``).
     """
     t = as_utc(now)
     anchor = root if root is not None else load_root_ca()
-    root_crl = verify_crl(collateral.root_ca_crl, anchor, now=None, step="root_ca_crl")
 
+    # Chains first (anchoring, signatures, constraints): collateral from another
+    # PKI then reports untrusted_root rather than a CRL signature failure.
     tcb_chain = verify_chain(
         collateral.tcb_info_issuer_chain,
         root=anchor,
         now=None,
-        crls=(root_crl,),
+        crls=None,
         code="tcb_signing_chain_invalid",
         step="tcb_info",
         what="the TCB info issuer chain",
@@ -709,7 +712,7 @@ def authenticate_collateral(
         collateral.qe_identity_issuer_chain,
         root=anchor,
         now=None,
-        crls=(root_crl,),
+        crls=None,
         code="tcb_signing_chain_invalid",
         step="qe_identity",
         what="the QE identity issuer chain",
@@ -727,13 +730,22 @@ def authenticate_collateral(
         collateral.pck_crl_issuer_chain,
         root=anchor,
         now=None,
-        crls=(root_crl,),
+        crls=None,
         code="crl_invalid",
         step="pck_crl",
         what="the PCK CRL issuer chain",
         expected_length=2,
         leaf_is_ca=True,
     )
+
+    # Then revocation: the root CA CRL covers everything the root issued.
+    root_crl = verify_crl(collateral.root_ca_crl, anchor, now=None, step="root_ca_crl")
+    for chain, step, what in (
+        (tcb_chain, "tcb_info", "the TCB info issuer chain"),
+        (qe_chain, "qe_identity", "the QE identity issuer chain"),
+        (crl_chain, "pck_crl", "the PCK CRL issuer chain"),
+    ):
+        check_revocation(chain.certificates, (root_crl,), step=step, what=what)
     pck_crl = verify_crl(collateral.pck_crl, crl_chain.leaf, now=None, step="pck_crl")
 
     bounds: list[TimeBound] = [certificate_bound(anchor, "root_ca"), root_crl.time_bound]

@@ -53,6 +53,7 @@ __all__ = [
     "as_utc",
     "certificate_bound",
     "certificate_label",
+    "check_revocation",
     "check_time_bounds",
     "load_certificates",
     "load_crl",
@@ -761,12 +762,50 @@ def _check_constraints(
                 raise bad(cert, "may not make signatures (keyUsage digitalSignature)")
 
 
+def check_revocation(
+    path: Sequence[x509.Certificate],
+    crls: Sequence[VerifiedCrl],
+    *,
+    step: str,
+    what: str = "the certificate chain",
+    revoked_leaf_code: str = "certificate_revoked",
+) -> tuple[VerifiedCrl, ...]:
+    """Check every certificate of ``path`` (root -> leaf) below the root against
+    a CRL from its issuer (same name and key) in ``crls``.
+
+    ``crl_invalid`` if no such CRL was given; ``certificate_revoked`` (or
+    ``revoked_leaf_code`` for the leaf) if listed. Returns the CRLs used, in
+    order, so their windows can be checked. Does not check CRL times.
+    """
+    used: list[VerifiedCrl] = []
+    for issuer, cert in itertools.pairwise(path):
+        crl = next((c for c in crls if c.covers(issuer)), None)
+        if crl is None:
+            raise CertificateError(
+                f"{what}: no CRL issued by {certificate_label(issuer)} was supplied to check "
+                f"{certificate_label(cert)}; supply the matching CRL from Intel PCS",
+                code="crl_invalid",
+                step=step,
+            )
+        if crl.is_revoked(cert):
+            is_leaf = cert is path[-1]
+            raise CertificateError(
+                f"{what}: {certificate_label(cert)} (serial {cert.serial_number:x}) is revoked by the CRL "
+                f"of {certificate_label(issuer)}; the platform or signing key is no longer trusted by Intel",
+                code=revoked_leaf_code if is_leaf else "certificate_revoked",
+                step=step,
+            )
+        if all(u is not crl for u in used):
+            used.append(crl)
+    return tuple(used)
+
+
 def verify_chain(
     chain: CertificateInput,
     *,
     root: x509.Certificate,
     now: datetime | None,
-    crls: Sequence[VerifiedCrl],
+    crls: Sequence[VerifiedCrl] | None,
     code: str,
     step: str,
     what: str = "the certificate chain",
@@ -785,6 +824,9 @@ def verify_chain(
     ``revoked_leaf_code`` for the leaf), then validity of every certificate,
     root included, and of the CRLs used (skipped when ``now`` is None;
     the windows are returned in ``time_bounds`` either way).
+
+    ``crls=None`` skips revocation: only for callers that run
+    :func:`check_revocation` on the returned path themselves.
 
     The root may be absent from ``chain``: the path is completed with
     ``root`` when the top certificate names ``root`` as its issuer, and its
@@ -811,26 +853,11 @@ def verify_chain(
             ) from None
     _check_constraints(path, leaf_is_ca, code, step, what)
 
-    used: list[VerifiedCrl] = []
-    for issuer, cert in itertools.pairwise(path):
-        crl = next((c for c in crls if c.covers(issuer)), None)
-        if crl is None:
-            raise CertificateError(
-                f"{what}: no CRL issued by {certificate_label(issuer)} was supplied to check "
-                f"{certificate_label(cert)}; supply the matching CRL from Intel PCS",
-                code="crl_invalid",
-                step=step,
-            )
-        if crl.is_revoked(cert):
-            is_leaf = cert is path[-1]
-            raise CertificateError(
-                f"{what}: {certificate_label(cert)} (serial {cert.serial_number:x}) is revoked by the CRL "
-                f"of {certificate_label(issuer)}; the platform or signing key is no longer trusted by Intel",
-                code=revoked_leaf_code if is_leaf else "certificate_revoked",
-                step=step,
-            )
-        if all(u is not crl for u in used):
-            used.append(crl)
+    used = (
+        check_revocation(path, crls, step=step, what=what, revoked_leaf_code=revoked_leaf_code)
+        if crls is not None
+        else ()
+    )
 
     bounds = tuple(certificate_bound(c, step) for c in path) + tuple(c.time_bound for c in used)
     if now is not None:
