@@ -19,12 +19,14 @@ re-applies the time checks without any cryptography.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -252,6 +254,41 @@ class Collateral:
     def root_ca_crl_der(self) -> bytes:
         return self.root_ca_crl.public_bytes(serialization.Encoding.DER)
 
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """SHA-256 over every raw piece (signed bytes, signatures, chains, CRLs).
+
+        Equality and hashing use it, so two loads of the same collateral are
+        interchangeable as cache keys.
+        """
+        h = hashlib.sha256()
+        parts: list[bytes] = [
+            self.tcb_info_raw,
+            self.tcb_info_signature,
+            self.qe_identity_raw,
+            self.qe_identity_signature,
+            self.root_ca_crl_der,
+            self.pck_crl_der,
+        ]
+        for chain in (
+            self.tcb_info_issuer_chain,
+            self.qe_identity_issuer_chain,
+            self.pck_crl_issuer_chain,
+            self.pck_certificate_chain or (),
+        ):
+            parts.append(b"".join(c.public_bytes(serialization.Encoding.DER) for c in chain))
+        for part in parts:
+            h.update(len(part).to_bytes(8, "big") + part)
+        return h.digest()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Collateral):
+            return NotImplemented
+        return self.fingerprint == other.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
     @property
     def pck_crl_der(self) -> bytes:
         return self.pck_crl.public_bytes(serialization.Encoding.DER)
@@ -347,7 +384,7 @@ def load_collateral(src: CollateralSource) -> Collateral:
     """Load collateral from a path, JSON text (str starting with ``{``, or bytes),
     or an already-decoded mapping.
 
-    A ``str`` that does not start with ``{`` (after whitespace) is a path;
+    A ``str`` that does not start with ``{`` or ``[`` (after whitespace) is a path;
     ``os.PathLike`` is always a path. Codes: ``input_invalid`` (unreadable
     path, unsupported argument), ``collateral_format`` (malformed JSON,
     field, type or encoding; duplicate keys), ``collateral_missing`` (a
@@ -361,7 +398,7 @@ def load_collateral(src: CollateralSource) -> Collateral:
         except UnicodeDecodeError as exc:
             raise _fmt(f"the collateral file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         return _from_text(text)
-    if isinstance(src, str) and src.lstrip().startswith("{"):
+    if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
         return _from_text(src)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
@@ -563,6 +600,16 @@ class AuthenticatedCollateral:
     def pck_certificate_chain(self) -> tuple[x509.Certificate, ...] | None:
         """The collateral's own PCK chain, if any. Unverified: use verify_pck_chain."""
         return self.collateral.pck_certificate_chain
+
+    @property
+    def crls(self) -> tuple[VerifiedCrl, VerifiedCrl]:
+        """(root CA CRL, PCK CRL): pass as ``crls=`` to :func:`tdxverify.pki.verify_pck_chain`."""
+        return (self.root_ca_crl, self.pck_crl)
+
+    @property
+    def root_fingerprint(self) -> bytes:
+        """SHA-256 of the DER of the root this collateral was authenticated against."""
+        return hashlib.sha256(self.root.public_bytes(serialization.Encoding.DER)).digest()
 
     @property
     def tcb_evaluation_data_number(self) -> int:

@@ -908,16 +908,16 @@ def verify_pck_chain(
     *,
     root: x509.Certificate,
     now: datetime | None,
-    root_crl: VerifiedCrl,
-    pck_crl: VerifiedCrl,
+    crls: Sequence[VerifiedCrl],
     step: str = "pck_chain",
 ) -> PckChain:
     """Verify a PCK chain (root, PCK Platform/Processor CA, PCK leaf) at ``now``.
 
-    ``root_crl`` (from the root) checks the PCK CA; ``pck_crl`` must come from
-    the same CA (name and key) that issued the leaf (``crl_invalid``
-    otherwise) and checks the leaf (``pck_revoked``). Both CRLs' windows are
-    re-checked at ``now``. Other codes as :func:`verify_chain`, with
+    ``crls`` (e.g. ``AuthenticatedCollateral.crls``) must hold the root CA
+    CRL, which checks the PCK CA, and the PCK CRL of the very CA (name and
+    key) that issued the leaf, which checks the leaf (``pck_revoked``); a
+    missing or mismatched CRL is ``crl_invalid``. The windows of the CRLs
+    used are re-checked at ``now``. Other codes as :func:`verify_chain`, with
     ``pck_chain_invalid`` for structural and signature problems and
     ``pck_extension_invalid`` for the leaf's SGX extension.
     """
@@ -927,7 +927,7 @@ def verify_pck_chain(
         certs,
         root=root,
         now=now,
-        crls=(root_crl, pck_crl),
+        crls=crls,
         code="pck_chain_invalid",
         step=step,
         what=what,

@@ -74,8 +74,7 @@ def check_pck(
         chain if chain is not None else pki.pck_chain_der,
         root=anchor,
         now=now,
-        root_crl=root_crl,
-        pck_crl=pck_crl,
+        crls=(root_crl, pck_crl),
     )
 
 
@@ -470,8 +469,7 @@ def test_crl_from_the_wrong_issuer() -> None:
         pki.pck_chain_der,
         root=anchor,
         now=NOW,
-        root_crl=root_crl,
-        pck_crl=other,
+        crls=(root_crl, other),
     )
 
 
@@ -638,8 +636,7 @@ def test_real_pck_chain_verifies_with_vector_crls(vector) -> None:
         quote.pck_chain,
         root=pinned_root_ca(),
         now=as_utc(vector.now),
-        root_crl=auth.root_ca_crl,
-        pck_crl=auth.pck_crl,
+        crls=auth.crls,
     )
     assert der(result.certificates[0]) == der(pinned_root_ca())
     ext = result.extension
@@ -659,8 +656,7 @@ def test_real_pck_chain_verifies_with_vector_crls(vector) -> None:
         quote.pck_chain,
         root=pinned_root_ca(),
         now=auth.pck_crl.next_update + timedelta(days=1),
-        root_crl=auth.root_ca_crl,
-        pck_crl=auth.pck_crl,
+        crls=auth.crls,
     )
 
 
@@ -686,6 +682,5 @@ def test_real_chain_is_rejected_under_another_root() -> None:
         quote.pck_chain,
         root=other,
         now=as_utc(vector.now),
-        root_crl=auth.root_ca_crl,
-        pck_crl=auth.pck_crl,
+        crls=auth.crls,
     )
