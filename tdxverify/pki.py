@@ -145,14 +145,16 @@ class TimeBound:
         """Whether ``now == not_after`` is still inside the window (not for CRLs)."""
         return self.kind != "crl"
 
-    def contains(self, now: datetime) -> bool:
-        """Whether ``now`` is inside the window (no exception)."""
+    def contains(self, now: Instant) -> bool:
+        """Whether ``now`` is inside the window (no exception for a valid time)."""
+        now = as_utc(now)
         if now < self.not_before:
             return False
         return now <= self.not_after if self.end_inclusive else now < self.not_after
 
-    def check(self, now: datetime) -> None:
+    def check(self, now: Instant) -> None:
         """Raise the coded error of this kind if ``now`` is outside the window."""
+        now = as_utc(now)
         if now < self.not_before:
             raise self._error(now, expired=False)
         if not self.contains(now):
@@ -185,7 +187,7 @@ class TimeBound:
             step=self.step,
         )
 
-    def to_dict(self, now: datetime | None = None) -> dict[str, object]:
+    def to_dict(self, now: Instant | None = None) -> dict[str, object]:
         """JSON-ready description; with ``now``, whether it holds then."""
         out: dict[str, object] = {
             "kind": self.kind,
@@ -200,8 +202,9 @@ class TimeBound:
         return out
 
 
-def check_time_bounds(bounds: Iterable[TimeBound], now: datetime) -> None:
+def check_time_bounds(bounds: Iterable[TimeBound], now: Instant) -> None:
     """Check each bound in order; the first one ``now`` is outside of raises."""
+    now = as_utc(now)
     for bound in bounds:
         bound.check(now)
 
@@ -583,7 +586,7 @@ def verify_crl(
     crl: bytes | str | x509.CertificateRevocationList,
     issuer: x509.Certificate,
     *,
-    now: datetime | None,
+    now: Instant | None,
     step: str,
 ) -> VerifiedCrl:
     """Check that ``issuer`` issued and signed ``crl``, and (given ``now``) that
@@ -804,7 +807,7 @@ def verify_chain(
     chain: CertificateInput,
     *,
     root: x509.Certificate,
-    now: datetime | None,
+    now: Instant | None,
     crls: Sequence[VerifiedCrl] | None,
     code: str,
     step: str,
@@ -832,6 +835,7 @@ def verify_chain(
     ``root`` when the top certificate names ``root`` as its issuer, and its
     signature must then verify with ``root``'s key.
     """
+    t = as_utc(now) if now is not None else None  # a bad time fails before any work
     certs = load_certificates(chain, code=code, step=step, what=what)
     path, root_included = _build_path(certs, root, code, step, what)
     if expected_length is not None and len(path) != expected_length:
@@ -860,8 +864,8 @@ def verify_chain(
     )
 
     bounds = tuple(certificate_bound(c, step) for c in path) + tuple(c.time_bound for c in used)
-    if now is not None:
-        check_time_bounds(bounds, now)
+    if t is not None:
+        check_time_bounds(bounds, t)
     return VerifiedChain(certificates=tuple(path), root_included=root_included, time_bounds=bounds)
 
 
@@ -907,7 +911,7 @@ def verify_pck_chain(
     chain: CertificateInput,
     *,
     root: x509.Certificate,
-    now: datetime | None,
+    now: Instant | None,
     crls: Sequence[VerifiedCrl],
     step: str = "pck_chain",
 ) -> PckChain:

@@ -341,6 +341,19 @@ def test_pck_chain_without_root_is_completed_with_the_trusted_root() -> None:
     assert der(result.certificates[0]) == pki.root_der
 
 
+def test_root_copy_in_chain_is_never_trusted_itself() -> None:
+    pki = build_pki()
+    raw = der(pki.root)
+    tampered_root = raw[:-1] + bytes([raw[-1] ^ 0x01])  # the copy's self-signature is now wrong
+    result = check_pck(pki, [der(pki.pck), der(pki.pck_ca), tampered_root])
+    # Same subject and key as the trust anchor: the anchor itself is used.
+    assert der(result.certificates[0]) == raw
+
+
+def test_naive_time_is_rejected() -> None:
+    expect("input_invalid", check_pck, build_pki(), now=datetime(2025, 7, 1))
+
+
 def test_validity_boundaries_are_inclusive_for_certificates() -> None:
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
     pki = build_pki(validity={"pck": (start, end)})
