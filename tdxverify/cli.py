@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import NoReturn, TextIO
 
 from cryptography import x509
 
-from .errors import CertificateError, VerificationError
+from .errors import CertificateError, PolicyError, VerificationError
 from .pck import pck_extension_of
 from .quote import Quote, decode_quote_file, parse_quote
+from .verdict import Verdict, failure_dict
 
 __all__ = ["main"]
 
@@ -142,8 +145,101 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def parse_time(text: str) -> datetime:
+    """``--now``: unix seconds or ISO-8601 (a time without an offset is UTC)."""
+    t = text.strip()
+    try:
+        if re.fullmatch(r"-?\d+(\.\d+)?", t):
+            return datetime.fromtimestamp(float(t), tz=timezone.utc)
+        parsed = datetime.fromisoformat(t[:-1] + "+00:00" if t[-1:] in ("Z", "z") else t)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"--now {text!r} is neither unix seconds nor an ISO-8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _short(t: datetime | None) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%SZ") if t else "-"
+
+
+def _print_verdict(v: Verdict, out: TextIO) -> None:
+    out.write(f"VERIFIED: {v.tee_type} quote v{v.quote_version}, TCB status {v.status}\n")
+    if v.status != "UpToDate":
+        out.write(
+            f"  WARNING: the TCB is not UpToDate ({v.status}): Intel knows of issues this platform has not "
+            "fully mitigated; decide with a policy (--policy) whether that is acceptable\n"
+        )
+    rows: list[tuple[str, str]] = [
+        ("advisories", ", ".join(v.advisory_ids) or "none"),
+        ("platform / QE / module", f"{v.platform_status} / {v.qe_status} / {v.module_status or '-'}"),
+        ("FMSPC", v.fmspc),
+        ("TCB date", _short(v.tcb_date)),
+    ]
+    m = v.measurements()
+    names = ("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3") if v.tee_type == "TDX" else ("mr_enclave", "mr_signer")
+    rows += [(n.upper().replace("_", ""), m[n]) for n in names]
+    rows.append(("report data", v.report_data.hex()))
+    c = v.collateral
+    rows.append(
+        (
+            "collateral",
+            f"TCB eval #{c.tcb_evaluation_data_number}, TCB info issued {_short(c.tcb_info_issue_date)}, "
+            f"valid until {_short(v.collateral_expires_at)}",
+        )
+    )
+    width = max(len(k) for k, _ in rows)
+    for k, val in rows:
+        out.write(f"  {k.ljust(width)}  {val}\n")
+    if v.policy is not None:
+        out.write("  policy:\n")
+        for chk in v.policy.checks:
+            out.write(f"    [{'ok' if chk.ok else 'FAIL'}] {chk.name}: {chk.detail}\n")
+
+
+def _read_root(path: str | None) -> bytes | None:
+    return None if path is None else _read_input(path)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .policy import load_policy
+    from .verify import Verifier
+
+    now = parse_time(args.now) if args.now is not None else None
+    quote_bytes = _read_input(args.quote)
+    collateral_bytes = _read_input(args.collateral)
+    policy_text = _read_input(args.policy).decode("utf-8", "replace") if args.policy else None
+    root = _read_root(args.root_ca)
+    quote: Quote | None = None
+    try:
+        quote = parse_quote(decode_quote_file(quote_bytes))
+        policy = load_policy(policy_text) if policy_text is not None else None
+        verdict = Verifier(root_ca=root, policy=policy).verify(quote, collateral_bytes, now)
+    except VerificationError as err:
+        partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
+        if args.json:
+            print(json.dumps(failure_dict(err.to_dict(), quote, verdict=partial), indent=2))
+        else:
+            print(f"NOT VERIFIED: [{err.code}] at step {err.step}: {err.message}")
+            if partial is not None:
+                _print_verdict(partial, sys.stdout)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(verdict.to_dict(), indent=2))
+    else:
+        _print_verdict(verdict, sys.stdout)
+    return EXIT_OK
+
+
 def _build_parsers() -> dict[str, _Parser]:
     parsers: dict[str, _Parser] = {}
+    v = _Parser(prog="tdxverify", description="Verify a DCAP quote against Intel collateral.")
+    v.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
+    v.add_argument("collateral", help="collateral JSON (dcap-qvl QuoteCollateralV3 or a PCS bundle)")
+    v.add_argument("--now", help="verification time: unix seconds or ISO-8601 (default: now)")
+    v.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
+    v.add_argument("--policy", help="appraisal policy JSON file (see docs/policy.md)")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.set_defaults(func=cmd_verify)
+    parsers["verify"] = v
     p = _Parser(prog="tdxverify parse", description="Print the fields of a DCAP quote.")
     p.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
     p.add_argument("--json", action="store_true", help="print JSON (expected.json key names)")

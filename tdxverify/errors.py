@@ -66,6 +66,7 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "tcb_revoked": "the platform, TDX module or QE TCB is Revoked",
         "debug_td": "the TD or enclave runs in debug mode",
         "td_attributes_invalid": "TD attributes or SEAM attributes have bits that must be zero",
+        "service_td_bound": "MRSERVICETD is non-zero: a service TD is bound to this TD (allow it by policy)",
         # appraisal
         "policy_violation": "the quote verified, but the policy does not accept it",
         "policy_invalid": "the policy itself is malformed",
@@ -138,7 +139,17 @@ class TcbError(VerificationError):
 
 
 class PolicyError(VerificationError):
-    """Verification succeeded but the appraisal policy rejects the result."""
+    """Verification succeeded but the appraisal policy rejects the result.
+
+    ``verdict`` carries the verified (but rejected) verdict with every policy
+    check, so callers can show what was measured and which rule failed.
+    """
 
     default_code = "policy_violation"
     default_step = "policy"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, step: str | None = None, verdict: object | None = None
+    ) -> None:
+        super().__init__(message, code=code, step=step)
+        self.verdict = verdict

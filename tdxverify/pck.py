@@ -101,9 +101,7 @@ def _index(der: bytes, where: str) -> dict[str, Any]:
         raise _bad(f"{where} is not a valid ASN.1 sequence ({exc})") from None
 
 
-def _typed(
-    entries: dict[str, Any], oid: str, spec: type[core.Asn1Value], name: str, required: bool = True
-) -> Any:
+def _typed(entries: dict[str, Any], oid: str, spec: type[core.Asn1Value], name: str, required: bool = True) -> Any:
     value = entries.get(oid)
     if value is None:
         if required:

@@ -368,9 +368,7 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
     last = 0
     for m in _PEM_BLOCK.finditer(text):
         if text[last : m.start()].strip():
-            raise QuoteFormatError(
-                f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates"
-            )
+            raise QuoteFormatError(f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates")
         body = re.sub(rb"\s+", b"", m.group(1))
         try:
             der = base64.b64decode(body, validate=True)
@@ -418,8 +416,7 @@ def _parse_qe_report_block(r: _Reader, field: str) -> QeReportCertificationData:
 def _expect_consumed(r: _Reader, field: str) -> None:
     if r.remaining:
         raise QuoteFormatError(
-            f"{field} has {r.remaining} unexplained bytes at offset {r.pos}: its size field "
-            "does not match its contents"
+            f"{field} has {r.remaining} unexplained bytes at offset {r.pos}: its size field does not match its contents"
         )
 
 
@@ -495,10 +492,7 @@ def parse_quote(raw: bytes) -> Quote:
                 code="unsupported_quote_version",
             )
         descriptor = BodyDescriptor(body_type, body_size)
-        if body_type == BODY_SGX:
-            report = _parse_enclave_report(r, "enclave_report")
-        else:
-            report = _parse_td_report(r, body_size)
+        report = _parse_enclave_report(r, "enclave_report") if body_type == BODY_SGX else _parse_td_report(r, body_size)
     else:
         raise QuoteFormatError(
             f"quote version {header.version} is not supported (3, 4 and 5 are)",

@@ -1,0 +1,469 @@
+"""The verification pipeline: Intel's chain of trust from root to report data.
+
+One function per step, called in order by :meth:`Verifier.verify`; each
+either returns what the next step needs or raises a coded
+:class:`~tdxverify.errors.VerificationError`. Reading the ``_step_*``
+functions top to bottom follows the chain:
+
+1. header          supported version / TEE, ECDSA-P256 key, Intel QE vendor
+2. collateral      TCB info and QE identity authenticated, of the kind the quote needs
+3. pck_chain       PCK certificate chain to the trusted root, unrevoked, valid now
+4. qe_report       QE report signed by the PCK key
+5. qe_report_data  QE report binds the attestation key and QE auth data
+6. qe_identity     the QE is Intel's TD_QE / QE at a known TCB level
+7. quote_signature header + body signed by the attestation key
+8. platform_match  FMSPC and PCE-ID of the PCK certificate equal the TCB info's
+9. platform_tcb    the platform's TCB level
+10. tdx_module     TDX module identity and TCB level
+11. tcb_status     platform, module and QE statuses merged; Revoked fails
+12. attributes     debug, reserved attribute bits, MRSERVICETD
+then, if given, the appraisal :class:`~tdxverify.policy.Policy`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import tcb
+from .collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_collateral
+from .errors import (
+    CertificateError,
+    CollateralError,
+    PolicyError,
+    QuoteFormatError,
+    TcbError,
+    VerificationError,
+)
+from .pki import PckChain, as_utc, load_root_ca, verify_pck_chain, verify_raw_signature
+from .policy import Policy
+from .quote import (
+    ATTESTATION_KEY_ECDSA_P256,
+    CERT_PCK_CHAIN,
+    CERT_QE_REPORT,
+    INTEL_QE_VENDOR_ID,
+    EnclaveReport,
+    QeReportCertificationData,
+    Quote,
+    TdReport10,
+    TdReport15,
+    load_quote,
+)
+from .verdict import CollateralFacts, Verdict
+
+__all__ = ["Verifier", "resolve_now", "verify"]
+
+QuoteInput = Quote | bytes | bytearray | str | os.PathLike[str]
+CollateralInput = Collateral | AuthenticatedCollateral | str | bytes | os.PathLike[str] | Mapping[str, Any]
+
+_CACHE_SIZE = 32
+
+# TDATTRIBUTES bits that the TDX module ABI reserves (must be zero): TUD bits 1-7, SEC bits
+# 8-27, OTHER bits 32-62. Bit 0 is DEBUG; 28 SEPT_VE_DISABLE, 29 MIGRATABLE, 30 PKS, 31 KL and
+# 63 PERFMON are features left to policy.
+_TD_ATTR_RESERVED = 0x7FFF_FFFF_0FFF_FFFE
+_TD_ATTR_DEBUG = 0x1
+_SGX_ATTR_DEBUG = 0x2
+
+
+def resolve_now(now: int | float | datetime | None) -> datetime:
+    """Verification time as an aware UTC datetime (``None``: the current time)."""
+    return datetime.now(timezone.utc) if now is None else as_utc(now)
+
+
+# ----------------------------------------------------------------------------- crypto helpers
+
+
+def _p256_key(raw64: bytes, what: str, code: str, step: str) -> ec.EllipticCurvePublicKey:
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + raw64)
+    except ValueError:
+        raise VerificationError(
+            f"the {what} is not a point on P-256: the quote is corrupt or forged", code=code, step=step
+        ) from None
+
+
+# ----------------------------------------------------------------------------- the steps
+
+
+def _step_header(quote: Quote) -> None:
+    """1. A quote format this verifier supports, from Intel's quoting enclave."""
+    h = quote.header
+    supported = {(3, "SGX"), (4, "TDX"), (5, "TDX")}
+    if (h.version, quote.tee) not in supported:
+        raise QuoteFormatError(
+            f"quote version {h.version} for {quote.tee} is not supported (TDX v4/v5 and SGX v3 are)",
+            code="unsupported_quote_version",
+            step="header",
+        )
+    if h.attestation_key_type != ATTESTATION_KEY_ECDSA_P256:
+        raise QuoteFormatError(
+            f"attestation key type {h.attestation_key_type} is not ECDSA-256-with-P-256 (2), the only one "
+            "Intel's DCAP quoting enclaves use",
+            code="unsupported_attestation_key_type",
+            step="header",
+        )
+    if h.qe_vendor_id != INTEL_QE_VENDOR_ID:
+        raise QuoteFormatError(
+            f"QE vendor ID {h.qe_vendor_id.hex()} is not Intel's ({INTEL_QE_VENDOR_ID.hex()}): "
+            "this quote was not produced by Intel's quoting enclave",
+            code="unknown_qe_vendor",
+            step="header",
+        )
+
+
+def _step_collateral_kind(quote: Quote, auth: AuthenticatedCollateral) -> None:
+    """2. Collateral (already authenticated) of the kind this quote needs."""
+    want_tcb, want_qe = ("TDX", "TD_QE") if quote.tee == "TDX" else ("SGX", "QE")
+    if auth.tcb_info.id != want_tcb:
+        raise CollateralError(
+            f"the TCB info is for {auth.tcb_info.id}, but a {quote.tee} quote needs {want_tcb} TCB info: "
+            "fetch the collateral for this quote (tdxverify fetch-collateral QUOTE)",
+            code="collateral_kind_mismatch",
+            step="collateral",
+        )
+    if quote.tee == "TDX" and auth.tcb_info.version < 3:
+        raise CollateralError(
+            f"TDX quotes need TCB info version 3, got version {auth.tcb_info.version}",
+            code="collateral_kind_mismatch",
+            step="collateral",
+        )
+    if auth.qe_identity.id != want_qe:
+        raise CollateralError(
+            f"the QE identity is for {auth.qe_identity.id}, but a {quote.tee} quote is signed by {want_qe}: "
+            "fetch the collateral for this quote",
+            code="collateral_kind_mismatch",
+            step="collateral",
+        )
+
+
+def _qe_certification(quote: Quote) -> QeReportCertificationData:
+    sig = quote.signature_data
+    if quote.version >= 4 and sig.certification_data.cert_type != CERT_QE_REPORT:
+        raise QuoteFormatError(
+            f"certification data type is {sig.certification_data.cert_type}; a v{quote.version} quote must "
+            "carry QE report certification data (type 6)",
+            code="unsupported_certification_data",
+            step="pck_chain",
+        )
+    qe = sig.qe_report_certification
+    if qe is None:  # the parser sets it whenever the structure is there
+        raise QuoteFormatError("the quote has no QE report", code="unsupported_certification_data")
+    return qe
+
+
+def _step_pck_chain(quote: Quote, auth: AuthenticatedCollateral, root: x509.Certificate, now: datetime) -> PckChain:
+    """3. The PCK chain (quote's own, else the collateral's) verifies to the root, unrevoked."""
+    qe = _qe_certification(quote)
+    chain: tuple[bytes, ...] | None = None
+    if qe.certification_data.cert_type == CERT_PCK_CHAIN:
+        chain = qe.certification_data.pck_chain
+    source: Any = chain if chain is not None else auth.pck_certificate_chain
+    if not source:
+        raise CertificateError(
+            f"the quote carries certification data type {qe.certification_data.cert_type}, not a PCK "
+            "certificate chain (5), and the collateral has no pck_certificate_chain: add the platform's "
+            "PCK chain to the collateral",
+            code="unsupported_certification_data",
+            step="pck_chain",
+        )
+    return verify_pck_chain(source, root=root, now=now, crls=auth.crls)
+
+
+def _step_qe_report_signature(quote: Quote, pck: PckChain) -> None:
+    """4. The QE report is signed by the PCK key."""
+    qe = _qe_certification(quote)
+    if not verify_raw_signature(pck.public_key, qe.qe_report.raw, qe.qe_report_signature):
+        raise VerificationError(
+            "the QE report signature does not verify with the PCK certificate's key: the quote was not "
+            "produced on the platform the PCK certificate names, or it was altered",
+            code="qe_report_signature_invalid",
+            step="qe_report",
+        )
+
+
+def _step_qe_report_data(quote: Quote) -> None:
+    """5. QE report data = SHA-256(attestation key || QE auth data) || 32 zero bytes."""
+    qe = _qe_certification(quote)
+    sig = quote.signature_data
+    expected = hashlib.sha256(sig.attestation_key + qe.qe_auth_data).digest()
+    rd = qe.qe_report.report_data
+    if rd[:32] != expected or rd[32:] != bytes(32):
+        raise VerificationError(
+            "the QE report does not bind this attestation key and QE auth data (report data is not "
+            "SHA-256(attestation key || auth data) followed by zeros): the key was swapped",
+            code="qe_report_data_mismatch",
+            step="qe_report_data",
+        )
+
+
+def _step_qe_identity(quote: Quote, auth: AuthenticatedCollateral) -> tcb.QeResult:
+    """6. The quoting enclave is the one Intel's QE identity describes; its TCB status."""
+    return tcb.qe_identity_status(auth.qe_identity, _qe_certification(quote).qe_report)
+
+
+def _step_quote_signature(quote: Quote) -> None:
+    """7. The attestation key signed header + body."""
+    key = _p256_key(quote.signature_data.attestation_key, "attestation key", "quote_signature_invalid", "quote")
+    if not verify_raw_signature(key, quote.signed_region, quote.signature_data.signature):
+        raise VerificationError(
+            "the quote signature does not verify with the attestation key: the header or body was altered",
+            code="quote_signature_invalid",
+            step="quote_signature",
+        )
+
+
+def _step_platform_match(pck: PckChain, auth: AuthenticatedCollateral) -> None:
+    """8. The TCB info is for this platform: FMSPC and PCE-ID."""
+    ext, info = pck.extension, auth.tcb_info
+    if ext.fmspc != info.fmspc:
+        raise TcbError(
+            f"the PCK certificate's FMSPC {ext.fmspc_hex} differs from the TCB info's "
+            f"{info.fmspc.hex().upper()}: fetch the TCB info for FMSPC {ext.fmspc_hex}",
+            code="fmspc_mismatch",
+            step="platform_match",
+        )
+    if ext.pce_id != info.pce_id:
+        raise TcbError(
+            f"the PCK certificate's PCE-ID {ext.pce_id.hex()} differs from the TCB info's {info.pce_id.hex()}",
+            code="pce_id_mismatch",
+            step="platform_match",
+        )
+
+
+def _step_platform_tcb(quote: Quote, pck: PckChain, auth: AuthenticatedCollateral) -> tcb.PlatformMatch:
+    """9. The highest TCB level the platform meets (SGX components, PCESVN, TDX components)."""
+    tee_tcb_svn = quote.report.tee_tcb_svn if isinstance(quote.report, TdReport10) else None
+    return tcb.match_tcb_levels(auth.tcb_info, pck.extension, tee_tcb_svn)
+
+
+def _step_tdx_module(quote: Quote, auth: AuthenticatedCollateral) -> tcb.ModuleResult | None:
+    """10. The TDX module is Intel's and at a known TCB level (TDX only)."""
+    if not isinstance(quote.report, TdReport10):
+        return None
+    return tcb.tdx_module_status(auth.tcb_info, quote.report)
+
+
+def _step_tcb_status(
+    quote: Quote,
+    platform: tcb.PlatformMatch,
+    qe: tcb.QeResult,
+    module: tcb.ModuleResult | None,
+    auth: AuthenticatedCollateral,
+) -> tcb.TcbResult:
+    """11. One status from platform, module and QE, as Intel's QVL merges them; Revoked fails."""
+    merged = tcb.converge(platform, qe, module, report=quote.report, tcb_info=auth.tcb_info)
+    parts = (
+        ("platform", platform.status),
+        ("QE", qe.status),
+        ("TDX module", module.status if module else None),
+    )
+    which = [name for name, status in parts if status == "Revoked"]
+    if merged.revoked or which:
+        raise TcbError(
+            f"Intel rates this {' and '.join(which) or 'TCB'} Revoked: the platform must not be trusted "
+            f"(advisories: {', '.join(merged.advisory_ids) or 'none'})",
+            code="tcb_revoked",
+            step="tcb_status",
+        )
+    return merged
+
+
+def _step_attributes(quote: Quote, policy: Policy | None) -> None:
+    """12. No debug TD / enclave (unless allowed), no reserved bits, no bound service TD."""
+    allow_debug = policy.allow_debug if policy else False
+    report = quote.report
+    if isinstance(report, EnclaveReport):
+        if report.attributes[0] & _SGX_ATTR_DEBUG and not allow_debug:
+            raise VerificationError(
+                "the enclave runs in debug mode: its memory is readable by the host; never trust it in "
+                "production (a policy with allow_debug accepts it for testing)",
+                code="debug_td",
+                step="attributes",
+            )
+        return
+    attrs = int.from_bytes(report.td_attributes, "little")
+    if attrs & _TD_ATTR_DEBUG and not allow_debug:
+        raise VerificationError(
+            "the TD runs in debug mode: the host can read and change its state; never trust it in "
+            "production (a policy with allow_debug accepts it for testing)",
+            code="debug_td",
+            step="attributes",
+        )
+    if attrs & _TD_ATTR_RESERVED:
+        raise VerificationError(
+            f"TD attributes {report.td_attributes.hex()} set reserved bits "
+            f"(mask {attrs & _TD_ATTR_RESERVED:#018x}) that the TDX module ABI requires to be zero",
+            code="td_attributes_invalid",
+            step="attributes",
+        )
+    if isinstance(report, TdReport15) and any(report.mr_service_td) and not (policy and policy.allow_service_td):
+        raise VerificationError(
+            f"MRSERVICETD is {report.mr_service_td.hex()}: a service TD is bound to this TD and can act on "
+            "it; accept that explicitly with a policy (allow_service_td) if it is expected",
+            code="service_td_bound",
+            step="attributes",
+        )
+
+
+# ----------------------------------------------------------------------------- the verifier
+
+
+class Verifier:
+    """Verifies quotes against a trust root, reusing authenticated collateral.
+
+    Collateral is authenticated once per distinct content (signatures, chains,
+    CRLs) and reused while ``now`` stays inside its validity window; every
+    call re-checks the time bounds, so a cached collateral fails closed the
+    moment it expires.
+    """
+
+    def __init__(self, root_ca: bytes | None = None, policy: Policy | None = None) -> None:
+        self.root: x509.Certificate = load_root_ca(root_ca)
+        self.policy = policy
+        self._cache: OrderedDict[Collateral, AuthenticatedCollateral] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def authenticate(
+        self, collateral: CollateralInput, now: int | float | datetime | None = None
+    ) -> AuthenticatedCollateral:
+        """Authenticate collateral at ``now`` (cached by content)."""
+        t = resolve_now(now)
+        if isinstance(collateral, AuthenticatedCollateral):
+            if collateral.root_fingerprint != self._root_fingerprint:
+                raise CertificateError(
+                    "this collateral was authenticated against a different trust root",
+                    code="untrusted_root",
+                    step="collateral",
+                )
+            collateral.check_time(t)
+            return collateral
+        col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral)
+        with self._lock:
+            cached = self._cache.get(col)
+            if cached is not None:
+                self._cache.move_to_end(col)
+        if cached is not None:
+            cached.check_time(t)
+            return cached
+        auth = authenticate_collateral(col, now=t, root=self.root)
+        with self._lock:
+            self._cache[col] = auth
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return auth
+
+    @property
+    def _root_fingerprint(self) -> bytes:
+        return self.root.fingerprint(hashes.SHA256())
+
+    def verify(
+        self, quote: QuoteInput, collateral: CollateralInput, now: int | float | datetime | None = None
+    ) -> Verdict:
+        """Verify ``quote`` against ``collateral`` at ``now``; see :func:`verify`."""
+        try:
+            return self._verify(quote, collateral, resolve_now(now))
+        except VerificationError:
+            raise
+        except Exception as exc:  # fail closed, never a traceback in place of a verdict
+            raise VerificationError(
+                f"internal error during verification ({type(exc).__name__}: {exc}); the quote is NOT "
+                "verified. Please report this with the quote and collateral.",
+                code="internal_error",
+            ) from exc
+
+    def _verify(self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime) -> Verdict:
+        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in)
+        _step_header(quote)
+        auth = self.authenticate(collateral, now)
+        _step_collateral_kind(quote, auth)
+        pck = _step_pck_chain(quote, auth, self.root, now)
+        _step_qe_report_signature(quote, pck)
+        _step_qe_report_data(quote)
+        qe_result = _step_qe_identity(quote, auth)
+        _step_quote_signature(quote)
+        _step_platform_match(pck, auth)
+        platform = _step_platform_tcb(quote, pck, auth)
+        module = _step_tdx_module(quote, auth)
+        merged = _step_tcb_status(quote, platform, qe_result, module, auth)
+        _step_attributes(quote, self.policy)
+        verdict = _make_verdict(quote, pck, auth, merged, now)
+        if self.policy is not None:
+            verdict = _appraise(verdict, self.policy, now)
+        return verdict
+
+
+def _make_verdict(
+    quote: Quote,
+    pck: PckChain,
+    auth: AuthenticatedCollateral,
+    merged: tcb.TcbResult,
+    now: datetime,
+) -> Verdict:
+    facts = CollateralFacts(
+        tcb_info_issue_date=auth.tcb_info.issue_date,
+        tcb_info_next_update=auth.tcb_info.next_update,
+        qe_identity_issue_date=auth.qe_identity.issue_date,
+        qe_identity_next_update=auth.qe_identity.next_update,
+        tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
+        expires_at=auth.expires_at,
+    )
+    return Verdict(
+        status=merged.status,
+        advisory_ids=merged.advisory_ids,
+        platform_status=merged.platform_status,
+        qe_status=merged.qe_status,
+        module_status=merged.module_status,
+        tee_type=quote.tee,
+        quote_version=quote.version,
+        fmspc=pck.extension.fmspc_hex,
+        pce_id=pck.extension.pce_id.hex(),
+        ppid=pck.extension.ppid.hex(),
+        report=quote.report,
+        tcb_date=merged.tcb_date,
+        tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
+        collateral_expires_at=auth.expires_at,
+        collateral=facts,
+        verified_at=now,
+        quote=quote,
+    )
+
+
+def _appraise(verdict: Verdict, policy: Policy, now: datetime) -> Verdict:
+    result = policy.evaluate(verdict, now)
+    appraised = replace(verdict, policy=result)
+    if not result.ok:
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in result.failures)
+        raise PolicyError(f"the quote verified but the policy rejects it: {failed}", verdict=appraised)
+    return appraised
+
+
+def verify(
+    quote: QuoteInput,
+    collateral: CollateralInput,
+    *,
+    now: int | float | datetime | None = None,
+    root_ca: bytes | None = None,
+    policy: Policy | None = None,
+) -> Verdict:
+    """Verify a DCAP quote against Intel collateral.
+
+    ``quote``: a :class:`Quote`, raw bytes, hex/base64 text or a path.
+    ``collateral``: anything :func:`tdxverify.load_collateral` accepts.
+    ``now``: unix seconds or an aware datetime (``None``: current time).
+    ``root_ca``: DER/PEM of another trust root (tests); default the pinned Intel SGX Root CA.
+    ``policy``: appraisal rules; without one every status but ``Revoked`` is accepted and reported.
+
+    Returns a :class:`Verdict`; raises :class:`VerificationError` (with a stable ``code``) on any failure.
+    """
+    return Verifier(root_ca=root_ca, policy=policy).verify(quote, collateral, now)
