@@ -643,9 +643,7 @@ class AuthenticatedCollateral:
         return _freshness(self.collateral, self.time_bounds, as_utc(now), authenticated=True)
 
 
-def _freshness(
-    c: Collateral, bounds: tuple[TimeBound, ...], now: datetime, *, authenticated: bool
-) -> dict[str, Any]:
+def _freshness(c: Collateral, bounds: tuple[TimeBound, ...], now: datetime, *, authenticated: bool) -> dict[str, Any]:
     error: dict[str, str] | None = None
     try:
         check_time_bounds(bounds, now)
@@ -697,9 +695,7 @@ def _crl_facts(crl: x509.CertificateRevocationList) -> dict[str, Any]:
     }
 
 
-def _signed_by(
-    chain: VerifiedChain, raw: bytes, signature: bytes, *, code: str, step: str, what: str
-) -> None:
+def _signed_by(chain: VerifiedChain, raw: bytes, signature: bytes, *, code: str, step: str, what: str) -> None:
     key = signing_key_of(chain.leaf, code="tcb_signing_chain_invalid", step=step)
     if not verify_raw_signature(key, raw, signature):
         raise CollateralError(

@@ -175,14 +175,12 @@ class TimeBound:
             )
         if self.kind == "crl":
             return CertificateError(
-                f"{when} {at}; refresh the CRLs from Intel PCS / the PCCS "
-                "(e.g. `tdxverify fetch-collateral`)",
+                f"{when} {at}; refresh the CRLs from Intel PCS / the PCCS (e.g. `tdxverify fetch-collateral`)",
                 code="crl_not_yet_valid" if not expired else "crl_expired",
                 step=self.step,
             )
         return CollateralError(
-            f"{when} {at}; refresh the collateral from Intel PCS / the PCCS "
-            "(e.g. `tdxverify fetch-collateral`)",
+            f"{when} {at}; refresh the collateral from Intel PCS / the PCCS (e.g. `tdxverify fetch-collateral`)",
             code="collateral_not_yet_valid" if not expired else "collateral_expired",
             step=self.step,
         )
@@ -239,9 +237,7 @@ def _name_label(name: x509.Name) -> str:
 
 
 def _spki(cert: x509.Certificate) -> bytes:
-    return cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _der(cert: x509.Certificate) -> bytes:
@@ -367,9 +363,7 @@ def _pem_blocks(text: str, what: str, code: str, step: str) -> list[str]:
         pos = m.end()
     tail = text[pos:]
     if tail.strip(" \t\r\n\x00"):
-        raise CertificateError(
-            f"{what} has text outside its PEM blocks ({tail.strip()[:40]!r})", code=code, step=step
-        )
+        raise CertificateError(f"{what} has text outside its PEM blocks ({tail.strip()[:40]!r})", code=code, step=step)
     return blocks
 
 
@@ -503,9 +497,7 @@ def load_crl(
 def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes) -> bool:
     """Whether ``signature`` (raw ``r || s``, 32 bytes each) is a valid
     ECDSA-P256/SHA-256 signature of ``data`` by ``public_key``. Never raises."""
-    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
-        public_key.curve, ec.SECP256R1
-    ):
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, ec.SECP256R1):
         return False
     if len(signature) != 64:
         return False
@@ -735,9 +727,7 @@ def _build_path(
     return path, root_included
 
 
-def _check_constraints(
-    path: Sequence[x509.Certificate], leaf_is_ca: bool, code: str, step: str, what: str
-) -> None:
+def _check_constraints(path: Sequence[x509.Certificate], leaf_is_ca: bool, code: str, step: str, what: str) -> None:
     def bad(cert: x509.Certificate, why: str) -> CertificateError:
         return CertificateError(f"{what}: {certificate_label(cert)} {why}", code=code, step=step)
 
@@ -900,8 +890,7 @@ def _pck_ca_kind(leaf: x509.Certificate, step: str) -> Literal["platform", "proc
     if "processor" in words and "platform" not in words:
         return "processor"
     raise CertificateError(
-        f"the PCK certificate's issuer {_name_label(leaf.issuer)} is neither a PCK Platform CA nor a "
-        "PCK Processor CA",
+        f"the PCK certificate's issuer {_name_label(leaf.issuer)} is neither a PCK Platform CA nor a PCK Processor CA",
         code="pck_chain_invalid",
         step=step,
     )

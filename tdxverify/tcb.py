@@ -315,8 +315,7 @@ def match_tcb_levels(tcb_info: TcbInfo, pck: PckExtension, tee_tcb_svn: bytes | 
         )
     if len(pck.cpu_svn_components) != _COMPONENTS:
         raise TcbError(
-            f"the PCK certificate has {len(pck.cpu_svn_components)} SGX TCB components, "
-            f"expected {_COMPONENTS}",
+            f"the PCK certificate has {len(pck.cpu_svn_components)} SGX TCB components, expected {_COMPONENTS}",
             code="pck_extension_invalid",
             step="tcb",
         )

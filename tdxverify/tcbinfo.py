@@ -477,9 +477,7 @@ def _tdx_module(r: _Reader) -> TdxModule:
     )
 
 
-def _tdx_module_identities(
-    r: _Reader, fail: Callable[[str, str], CollateralError]
-) -> tuple[TdxModuleIdentity, ...]:
+def _tdx_module_identities(r: _Reader, fail: Callable[[str, str], CollateralError]) -> tuple[TdxModuleIdentity, ...]:
     out: list[TdxModuleIdentity] = []
     ids: dict[str, int] = {}
     for i, item in enumerate(r.list_("tdxModuleIdentities")):
@@ -527,9 +525,7 @@ def _components(r: _Reader, key: str, count: int) -> tuple[TcbComponent, ...]:
     for i, item in enumerate(items):
         cr = _Reader(item, f"{r.at(key)}[{i}]", r.fail)
         out.append(
-            TcbComponent(
-                svn=cr.int_("svn", 0, _UINT8), category=cr.opt_str("category"), type=cr.opt_str("type")
-            )
+            TcbComponent(svn=cr.int_("svn", 0, _UINT8), category=cr.opt_str("category"), type=cr.opt_str("type"))
         )
     return tuple(out)
 

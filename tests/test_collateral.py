@@ -48,9 +48,7 @@ EXPIRED = {
 }
 
 
-def expect(
-    code: str, fn: Callable[..., object], *args: Any, at: str | None = None, **kwargs: Any
-) -> VerificationError:
+def expect(code: str, fn: Callable[..., object], *args: Any, at: str | None = None, **kwargs: Any) -> VerificationError:
     with pytest.raises(VerificationError) as info:
         fn(*args, **kwargs)
     assert info.value.code == code, info.value
@@ -99,10 +97,7 @@ def test_real_collateral_check_time_matches_authentication_at_every_edge(vector)
     collateral = load_collateral(vector.collateral_path)
     auth = authenticate_collateral(collateral, now=vector.now)
     edges = {
-        t + d
-        for b in auth.time_bounds
-        for t in (b.not_before, b.not_after)
-        for d in (-SECOND, 0 * SECOND, SECOND)
+        t + d for b in auth.time_bounds for t in (b.not_before, b.not_after) for d in (-SECOND, 0 * SECOND, SECOND)
     }
     for t in sorted(e for e in edges if e.year < 9999):
         try:
@@ -230,9 +225,7 @@ def test_pcs_bundle_authenticates() -> None:
     assert served.startswith('{"tcbInfo":' + collateral.tcb_info_raw.decode() + ',"signature":"')
     # Inside every window: TCB info (PCS), QE identity and CRLs (vector) overlap here.
     auth = authenticate_collateral(collateral, now=datetime(2026, 2, 25, tzinfo=timezone.utc))
-    assert (
-        auth.tcb_info.tcb_evaluation_data_number == json.loads(served)["tcbInfo"]["tcbEvaluationDataNumber"]
-    )
+    assert auth.tcb_info.tcb_evaluation_data_number == json.loads(served)["tcbInfo"]["tcbEvaluationDataNumber"]
     assert auth.expires_at == collateral.tcb_info.next_update
     # Conversion to dcap-qvl's shape keeps the signed bytes, so it authenticates too.
     again = load_collateral(collateral.to_dcap_qvl())
@@ -297,9 +290,7 @@ def test_pcs_2023_responses_are_signed_by_the_current_tcb_signing_key() -> None:
 
 
 def test_json_member_span_exact() -> None:
-    text = (
-        '{ "a" : {"x": "}\\"{[", "y": [1, {"z": null}]} ,\n"b":-1.5e3,"c":"\\u0041" , "tcb\\u0049nfo" :true}'
-    )
+    text = '{ "a" : {"x": "}\\"{[", "y": [1, {"z": null}]} ,\n"b":-1.5e3,"c":"\\u0041" , "tcb\\u0049nfo" :true}'
     for key, expected in (
         ("a", '{"x": "}\\"{[", "y": [1, {"z": null}]}'),
         ("b", "-1.5e3"),

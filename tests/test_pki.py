@@ -79,14 +79,10 @@ def check_pck(
 
 
 def trusted_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, step: str) -> VerifiedCrl:
-    return VerifiedCrl(
-        crl=crl, issuer=issuer, step=step, revoked_serials=frozenset(e.serial_number for e in crl)
-    )
+    return VerifiedCrl(crl=crl, issuer=issuer, step=step, revoked_serials=frozenset(e.serial_number for e in crl))
 
 
-def expect(
-    code: str, fn: Callable[..., object], *args: Any, at: str | None = None, **kwargs: Any
-) -> VerificationError:
+def expect(code: str, fn: Callable[..., object], *args: Any, at: str | None = None, **kwargs: Any) -> VerificationError:
     with pytest.raises(VerificationError) as info:
         fn(*args, **kwargs)
     assert info.value.code == code, info.value
@@ -496,9 +492,7 @@ def test_chain_with_extra_link() -> None:
     pki, other = build_pki(), build_pki(seed="other")
     # Another certificate issued by the same root, a foreign certificate, a duplicate.
     expect("pck_chain_invalid", check_pck, pki, pki.pem("pck", "platform_ca", "root", "tcb_signing"))
-    expect(
-        "pck_chain_invalid", check_pck, pki, pki.pem("pck", "platform_ca", "root") + pem(other.tcb_signing)
-    )
+    expect("pck_chain_invalid", check_pck, pki, pki.pem("pck", "platform_ca", "root") + pem(other.tcb_signing))
     expect("pck_chain_invalid", check_pck, pki, pki.pem("pck", "platform_ca", "platform_ca", "root"))
     # Two roots with the same name (the real one and an impostor).
     expect("pck_chain_invalid", check_pck, pki, pki.pem("pck", "platform_ca", "root") + pem(other.root))
@@ -592,9 +586,7 @@ def test_leaf_key_must_be_p256() -> None:
         not_after=NOW + timedelta(days=1),
         basic_constraints=x509.BasicConstraints(ca=False, path_length=None),
         key_usage=key_usage(digital_signature=True),
-        extensions=[
-            pki.pck.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.840.113741.1.13.1")).value
-        ],
+        extensions=[pki.pck.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.2.840.113741.1.13.1")).value],
     )
     expect("pck_chain_invalid", check_pck, pki, pem(leaf, pki.pck_ca, pki.root))
 
@@ -611,9 +603,7 @@ def test_unknown_critical_extension() -> None:
         .not_valid_before(NOW - timedelta(days=1))
         .not_valid_after(NOW + timedelta(days=1))
         .add_extension(key_usage(digital_signature=True), critical=True)
-        .add_extension(
-            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4"), b"\x05\x00"), critical=True
-        )
+        .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4"), b"\x05\x00"), critical=True)
         .sign(key, hashes.SHA256())
     )
     expect("pck_chain_invalid", check_pck, pki, pem(leaf, pki.pck_ca, pki.root))

@@ -85,9 +85,7 @@ def level(
     )
 
 
-def module_level(
-    isvsvn: int, status: str = "UpToDate", advisories: tuple[str, ...] = ()
-) -> TdxModuleTcbLevel:
+def module_level(isvsvn: int, status: str = "UpToDate", advisories: tuple[str, ...] = ()) -> TdxModuleTcbLevel:
     return TdxModuleTcbLevel(isvsvn=isvsvn, tcb_date=DATE, tcb_status=status, advisory_ids=advisories)
 
 
@@ -118,8 +116,7 @@ def tdx_info(
         pce_id=bytes(2),
         tcb_type=tcb_type,
         tcb_evaluation_data_number=17,
-        tdx_module=module
-        or TdxModule(mrsigner=SEAM_SIGNER, attributes=bytes(8), attributes_mask=b"\xff" * 8),
+        tdx_module=module or TdxModule(mrsigner=SEAM_SIGNER, attributes=bytes(8), attributes_mask=b"\xff" * 8),
         tdx_module_identities=identities,
         tcb_levels=levels,
     )
@@ -234,9 +231,7 @@ def qe_result(status: str, advisories: tuple[str, ...] = ()) -> QeResult:
 def module_result(status: str | None, advisories: tuple[str, ...] = ()) -> ModuleResult:
     if status is None:  # module version 0: no module TCB level
         return ModuleResult(version=0, isvsvn=3, identity_id=None, tcb_level=None)
-    return ModuleResult(
-        version=1, isvsvn=3, identity_id="TDX_01", tcb_level=module_level(3, status, advisories)
-    )
+    return ModuleResult(version=1, isvsvn=3, identity_id="TDX_01", tcb_level=module_level(3, status, advisories))
 
 
 def platform(status: str, advisories: tuple[str, ...] = (), sgx_status: str | None = None) -> PlatformMatch:
@@ -487,9 +482,7 @@ def test_module_identity_selected_by_version() -> None:
     info = tdx_info(
         identities=(
             identity("TDX_03", (module_level(3),), mrsigner=OTHER_SIGNER),
-            identity(
-                "TDX_01", (module_level(2, "OutOfDate", ("SA-2",)), module_level(4))
-            ),  # served ascending
+            identity("TDX_01", (module_level(2, "OutOfDate", ("SA-2",)), module_level(4))),  # served ascending
         )
     )
     result = tdx_module_status(info, td_report(tee(4, 1)))
@@ -568,9 +561,7 @@ def test_module_needs_tdx_tcb_info() -> None:
 def test_qe_levels() -> None:
     ident = qe_identity(
         (
-            QeTcbLevel(
-                isvsvn=2, tcb_date=DATE, tcb_status="OutOfDate", advisory_ids=("SA-Q",)
-            ),  # served ascending
+            QeTcbLevel(isvsvn=2, tcb_date=DATE, tcb_status="OutOfDate", advisory_ids=("SA-Q",)),  # served ascending
             QeTcbLevel(isvsvn=4, tcb_date=DATE, tcb_status="UpToDate"),
         )
     )
@@ -692,9 +683,7 @@ def test_sgx_convergence(platform_status: str, qe_status: str, expected: str) ->
         ("UpToDate", "UpToDate", "Revoked", "Revoked"),
     ],
 )
-def test_tdx_convergence(
-    platform_status: str, module_status: str | None, qe_status: str, expected: str
-) -> None:
+def test_tdx_convergence(platform_status: str, module_status: str | None, qe_status: str, expected: str) -> None:
     result = converge(platform(platform_status), qe_result(qe_status), module_result(module_status))
     assert result.status == expected
     assert result.module_status == (module_status or "UpToDate")
@@ -834,10 +823,7 @@ def test_converge_accepts_report_and_bare_level() -> None:
         "TDRelaunchAdvised"
     )
     # A TD 1.0 report has no TEE_TCB_SVN2: no relaunch check.
-    assert (
-        converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=td_report(tee(4, 1, 3))).status
-        == "OutOfDate"
-    )
+    assert converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=td_report(tee(4, 1, 3))).status == "OutOfDate"
     with pytest.raises(TcbError) as exc:
         converge(top, qe, module, tcb_info=RELAUNCH_INFO, report=report, tee_tcb_svn2=tee(1))
     assert _code(exc) == "internal_error"
@@ -882,9 +868,7 @@ def test_evaluate_tdx_module_checked_first() -> None:
     # Wrong module signer and no platform level: the module mismatch is reported, as Intel orders it.
     info = tdx_info(levels=(level(sgx=svn16(9)),))
     with pytest.raises(TcbError) as exc:
-        evaluate_tcb(
-            info, qe_identity(), pck(), td_report(tee(4, 1), mr_signer_seam=OTHER_SIGNER), qe_report()
-        )
+        evaluate_tcb(info, qe_identity(), pck(), td_report(tee(4, 1), mr_signer_seam=OTHER_SIGNER), qe_report())
     assert _code(exc) == "tdx_module_mismatch"
 
 

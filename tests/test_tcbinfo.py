@@ -47,16 +47,12 @@ def _collateral(path: Path) -> dict[str, Any]:
 
 
 def _tdx_tcb_info() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        _collateral(VECTORS_DIR / "tdx-v4-phala-uptodate/collateral.json")["tcb_info"]
-    )
+    data: dict[str, Any] = json.loads(_collateral(VECTORS_DIR / "tdx-v4-phala-uptodate/collateral.json")["tcb_info"])
     return data
 
 
 def _qe_identity() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        _collateral(VECTORS_DIR / "tdx-v4-phala-uptodate/collateral.json")["qe_identity"]
-    )
+    data: dict[str, Any] = json.loads(_collateral(VECTORS_DIR / "tdx-v4-phala-uptodate/collateral.json")["qe_identity"])
     return data
 
 
@@ -196,9 +192,9 @@ def test_sgx_v2_parses() -> None:
     assert tcb.version == 2
     assert tcb.tcb_levels[0].sgx_svns == tuple(
         c["svn"]
-        for c in json.loads(_collateral(VECTORS_DIR / "sgx-v3-phala/collateral.json")["tcb_info"])[
-            "tcbLevels"
-        ][0]["tcb"]["sgxtcbcomponents"]
+        for c in json.loads(_collateral(VECTORS_DIR / "sgx-v3-phala/collateral.json")["tcb_info"])["tcbLevels"][0][
+            "tcb"
+        ]["sgxtcbcomponents"]
     )
     assert tcb.tcb_levels[0].tdx_components is None
 

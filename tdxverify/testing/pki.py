@@ -327,12 +327,8 @@ _DEFAULT_CN = MappingProxyType(
         "tcb_signing": "Test SGX TCB Signing",
     }
 )
-_ISSUER = MappingProxyType(
-    {"root": "root", "platform_ca": "root", "processor_ca": "root", "tcb_signing": "root"}
-)
-_CRL_ISSUER = MappingProxyType(
-    {"root_crl": "root", "platform_crl": "platform_ca", "processor_crl": "processor_ca"}
-)
+_ISSUER = MappingProxyType({"root": "root", "platform_ca": "root", "processor_ca": "root", "tcb_signing": "root"})
+_CRL_ISSUER = MappingProxyType({"root_crl": "root", "platform_crl": "platform_ca", "processor_crl": "processor_ca"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -422,8 +418,7 @@ class TestPki:
     def pck_chain_der(self) -> tuple[bytes, ...]:
         """The PCK chain as DER, leaf first (the shape of ``Quote.pck_chain``)."""
         return tuple(
-            self.certificates[n].public_bytes(serialization.Encoding.DER)
-            for n in ("pck", self.pck_ca_name, "root")
+            self.certificates[n].public_bytes(serialization.Encoding.DER) for n in ("pck", self.pck_ca_name, "root")
         )
 
     @property
