@@ -39,9 +39,7 @@ class OracleResult:
         return frozenset(self.advisory_ids)
 
 
-def oracle_verify(
-    quote_bytes: bytes, collateral: Mapping[str, Any], now: int, root_ca_der: bytes
-) -> OracleResult:
+def oracle_verify(quote_bytes: bytes, collateral: Mapping[str, Any], now: int, root_ca_der: bytes) -> OracleResult:
     """Verify with dcap-qvl; every failure (malformed input, a Rust panic) is a rejection."""
     import dcap_qvl
 

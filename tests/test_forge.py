@@ -122,9 +122,7 @@ def assert_enclave_report(parsed: EnclaveReport, spec: EnclaveReportSpec, report
 
 
 TD_FIELDS = {f.name: f for f in dataclasses.fields(TdReportSpec)}
-TD_SIZES = {
-    name: len(getattr(TdReportSpec(), name)) for name in TD_FIELDS
-}  # every TD report field is fixed-size bytes
+TD_SIZES = {name: len(getattr(TdReportSpec(), name)) for name in TD_FIELDS}  # every TD report field is fixed-size bytes
 
 
 def td_reports() -> st.SearchStrategy[TdReportSpec]:
@@ -141,9 +139,7 @@ def enclave_reports(report_data: bool) -> st.SearchStrategy[EnclaveReportSpec]:
         "config_id": 64,
         "isv_family_id": 16,
     }
-    kw: dict[str, st.SearchStrategy[object]] = {
-        n: st.binary(min_size=s, max_size=s) for n, s in sizes.items()
-    }
+    kw: dict[str, st.SearchStrategy[object]] = {n: st.binary(min_size=s, max_size=s) for n, s in sizes.items()}
     kw.update(
         misc_select=st.integers(0, 2**32 - 1),
         isv_prod_id=st.integers(0, 0xFFFF),
@@ -216,12 +212,8 @@ def test_tdx_round_trip(
     hdr=headers,
     version=st.sampled_from([3, 5]),
 )
-def test_sgx_round_trip(
-    body: EnclaveReportSpec, qe: EnclaveReportSpec, hdr: dict[str, object], version: int
-) -> None:
-    spec = QuoteSpec(
-        version=version, body_type=1 if version == 5 else None, enclave=body, qe_report=qe, **hdr
-    )  # type: ignore[arg-type]
+def test_sgx_round_trip(body: EnclaveReportSpec, qe: EnclaveReportSpec, hdr: dict[str, object], version: int) -> None:
+    spec = QuoteSpec(version=version, body_type=1 if version == 5 else None, enclave=body, qe_report=qe, **hdr)  # type: ignore[arg-type]
     q = tdxverify.parse_quote(forge(spec).raw)
     assert q.header.version == version
     assert q.header.tee_type == 0
@@ -326,24 +318,18 @@ def test_forgery_knobs() -> None:
     assert qe.qe_report.report_data == qe_report_data_for(other_key, qe.qe_auth_data)
     assert verify_raw(AK, q.signature_data.signature, q.signed_region)
 
-    q = tdxverify.parse_quote(
-        forge(QuoteSpec(qe_report=dataclasses.replace(TD_QE_REPORT, report_data=bytes(64)))).raw
-    )
+    q = tdxverify.parse_quote(forge(QuoteSpec(qe_report=dataclasses.replace(TD_QE_REPORT, report_data=bytes(64)))).raw)
     qe = q.signature_data.qe_report_certification
     assert qe is not None and qe.qe_report.report_data == bytes(64)
     assert verify_raw(PCK, qe.qe_report_signature, qe.qe_report.raw)
 
-    q = tdxverify.parse_quote(
-        forge(QuoteSpec(quote_signature=b"\x01" * 64, qe_report_signature=b"\x02" * 64)).raw
-    )
+    q = tdxverify.parse_quote(forge(QuoteSpec(quote_signature=b"\x01" * 64, qe_report_signature=b"\x02" * 64)).raw)
     qe = q.signature_data.qe_report_certification
     assert q.signature_data.signature == b"\x01" * 64
     assert qe is not None and qe.qe_report_signature == b"\x02" * 64
 
     # Outer type other than 6: the parser keeps it as opaque certification data.
-    q = tdxverify.parse_quote(
-        forge(QuoteSpec(certification_data_type=5, outer_certification_data=CHAIN_PEM)).raw
-    )
+    q = tdxverify.parse_quote(forge(QuoteSpec(certification_data_type=5, outer_certification_data=CHAIN_PEM)).raw)
     assert q.signature_data.certification_data.cert_type == 5
     assert q.signature_data.qe_report_certification is None
     q = tdxverify.parse_quote(forge(QuoteSpec(certification_data_type=3)).raw)
@@ -352,9 +338,7 @@ def test_forgery_knobs() -> None:
     # Nested PCK data of another type, or arbitrary bytes.
     q = tdxverify.parse_quote(forge(QuoteSpec(pck_cert_data_type=3, pck_cert_data=b"\xaa" * 10)).raw)
     qe = q.signature_data.qe_report_certification
-    assert (
-        qe is not None and qe.certification_data.cert_type == 3 and qe.certification_data.data == b"\xaa" * 10
-    )
+    assert qe is not None and qe.certification_data.cert_type == 3 and qe.certification_data.data == b"\xaa" * 10
 
     with pytest.raises(tdxverify.QuoteFormatError):
         tdxverify.parse_quote(forge(QuoteSpec(signature_data_size=10_000)).raw)
@@ -362,9 +346,7 @@ def test_forgery_knobs() -> None:
         tdxverify.parse_quote(forge(QuoteSpec(version=5, body_size=100)).raw)
     with pytest.raises(tdxverify.QuoteFormatError):
         tdxverify.parse_quote(forge(QuoteSpec(pck_cert_data=b"not pem")).raw)
-    q = tdxverify.parse_quote(
-        forge(QuoteSpec(attestation_key_type=3, tee_type=0x81, qe_vendor_id=bytes(16))).raw
-    )
+    q = tdxverify.parse_quote(forge(QuoteSpec(attestation_key_type=3, tee_type=0x81, qe_vendor_id=bytes(16))).raw)
     assert q.header.attestation_key_type == 3 and q.header.qe_vendor_id == bytes(16)
     with pytest.raises(tdxverify.QuoteFormatError) as info:
         tdxverify.parse_quote(forge(QuoteSpec(version=6)).raw)
@@ -471,12 +453,8 @@ def test_status_helpers_and_custom_levels() -> None:
     assert qe.tcb_levels[0].tcb_status == "OutOfDate"
 
     custom = TcbInfoSpec(
-        tcb_levels=(
-            TcbLevelSpec((1,) * 16, 3, (2,) * 16, "SWHardeningNeeded", "2020-01-01T00:00:00Z", ("A", "B")),
-        ),
-        tdx_module_identities=(
-            TdxModuleIdentitySpec("TDX_02", tcb_levels=(ModuleTcbLevelSpec(9, "OutOfDate"),)),
-        ),
+        tcb_levels=(TcbLevelSpec((1,) * 16, 3, (2,) * 16, "SWHardeningNeeded", "2020-01-01T00:00:00Z", ("A", "B")),),
+        tdx_module_identities=(TdxModuleIdentitySpec("TDX_02", tcb_levels=(ModuleTcbLevelSpec(9, "OutOfDate"),)),),
         extra=(("unknownField", {"x": 1}),),
     )
     text = custom.to_text()
@@ -630,9 +608,7 @@ def test_forge_collateral_matches_its_pki() -> None:
     assert col["tcb_info_issuer_chain"] == FORGE.pki.tcb_info_issuer_chain_pem
     assert bytes.fromhex(col["pck_crl"]) == FORGE.pki.pck_crl_der
     assert bytes.fromhex(col["root_ca_crl"]) == FORGE.pki.root_crl_der
-    assert verify_raw(
-        FORGE.pki.tcb_signing_key, bytes.fromhex(col["tcb_info_signature"]), col["tcb_info"].encode()
-    )
+    assert verify_raw(FORGE.pki.tcb_signing_key, bytes.fromhex(col["tcb_info_signature"]), col["tcb_info"].encode())
     assert verify_raw(
         FORGE.pki.tcb_signing_key, bytes.fromhex(col["qe_identity_signature"]), col["qe_identity"].encode()
     )

@@ -48,9 +48,7 @@ def test_oracle_rejects_outside_the_collateral_window() -> None:
     vector = next(v for v in VECTORS if v.expected["verdict"]["ok"])
     collateral = vector.collateral
     assert collateral is not None
-    late = oracle_verify(
-        vector.quote, collateral, vector.expected["collateral_valid_until"] + 86_400, INTEL_ROOT
-    )
+    late = oracle_verify(vector.quote, collateral, vector.expected["collateral_valid_until"] + 86_400, INTEL_ROOT)
     assert not late.ok and late.error
 
 
@@ -114,12 +112,8 @@ def test_platform_status_comes_through(status: str, tee: str) -> None:
 
 def test_revoked_levels_are_rejected() -> None:
     assert not oracle(FORGE.quote(), FORGE.collateral(tcb_info=FORGE.tcb_info().with_status("Revoked"))).ok
-    assert not oracle(
-        FORGE.quote(), FORGE.collateral(tcb_info=FORGE.tcb_info().with_module_status("Revoked"))
-    ).ok
-    assert not oracle(
-        FORGE.quote(), FORGE.collateral(qe_identity=FORGE.qe_identity().with_status("Revoked"))
-    ).ok
+    assert not oracle(FORGE.quote(), FORGE.collateral(tcb_info=FORGE.tcb_info().with_module_status("Revoked"))).ok
+    assert not oracle(FORGE.quote(), FORGE.collateral(qe_identity=FORGE.qe_identity().with_status("Revoked"))).ok
 
 
 def test_module_and_qe_statuses_merge() -> None:

@@ -132,9 +132,7 @@ class Forge:
                 qe[key[3:]] = value
             else:
                 kind = "SGX" if base.is_sgx else "TDX"
-                raise ForgeError(
-                    f"{key!r} is not a field of QuoteSpec, the {kind} report or (with qe_) the QE report"
-                )
+                raise ForgeError(f"{key!r} is not a field of QuoteSpec, the {kind} report or (with qe_) the QE report")
         if body:
             if base.is_sgx:
                 base = dataclasses.replace(base, enclave=dataclasses.replace(base.enclave, **body))

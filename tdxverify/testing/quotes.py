@@ -437,9 +437,7 @@ def forge_quote(
     signed_region = bytes(b.buf)
 
     ak_raw = raw_public_key(attestation_key)
-    embedded_key = (
-        _fixed(spec.attestation_key, 64, "attestation_key") if spec.attestation_key is not None else ak_raw
-    )
+    embedded_key = _fixed(spec.attestation_key, 64, "attestation_key") if spec.attestation_key is not None else ak_raw
     quote_sig = (
         _fixed(spec.quote_signature, 64, "quote_signature")
         if spec.quote_signature is not None
