@@ -677,3 +677,37 @@ def test_forged_collateral_loads_and_authenticates(fmt: str, tee: str) -> None:
             now=FORGE.now,
             root=root,
         )
+
+
+@pytest.mark.parametrize("fmt", ["dcap-qvl", "pcs-bundle"])
+@pytest.mark.parametrize(
+    ("overrides", "tee"),
+    [({}, "TDX"), ({"version": 5}, "TDX"), ({"version": 5, "body_type": 2}, "TDX"), ({"version": 3}, "SGX")],
+    ids=["tdx-v4", "tdx15-v5", "tdx10-v5", "sgx-v3"],
+)
+def test_forge_defaults_verify_up_to_date(overrides: dict[str, int], tee: str, fmt: str) -> None:
+    """The promise of docs/forge.md: default quote + default collateral + forge root -> UpToDate."""
+    quote = FORGE.quote(**overrides)
+    verdict = tdxverify.verify(quote, FORGE.collateral(tee, format=fmt), now=FORGE.now, root_ca=FORGE.root_ca_der)
+    assert (verdict.status, tuple(verdict.advisory_ids)) == ("UpToDate", ())
+    assert verdict.report_data == tdxverify.parse_quote(quote).report.report_data
+    # Intel's root (the default trust anchor) never accepts a forgery.
+    with pytest.raises(VerificationError) as info:
+        tdxverify.verify(quote, FORGE.collateral(tee, format=fmt), now=FORGE.now)
+    assert info.value.code == "untrusted_root"
+
+
+def test_docs_example() -> None:
+    forge = Forge(seed="my-tests")
+    quote = forge.quote()
+    collateral = forge.collateral()
+    verdict = tdxverify.verify(quote, collateral, now=forge.now, root_ca=forge.root_ca_der)
+    assert verdict.status == "UpToDate"
+    rd = b"\x07" * 64
+    verdict = tdxverify.verify(
+        forge.quote(rtmr3=b"\x01" * 48, report_data=rd), collateral, now=forge.now, root_ca=forge.root_ca_der
+    )
+    assert verdict.report_data == rd and verdict.rtmr3 == b"\x01" * 48
+    late = forge.now + 40 * 86_400
+    with pytest.raises(VerificationError):
+        tdxverify.verify(quote, collateral, now=late, root_ca=forge.root_ca_der)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tdxverify
 from tdxverify.testing import Forge
 
 pytest.importorskip("dcap_qvl")
@@ -70,7 +71,21 @@ FORGE = Forge(seed="oracle")
 
 
 def oracle(quote: bytes, collateral: dict[str, str], now: int | None = None) -> OracleResult:
-    return oracle_verify(quote, collateral, FORGE.now if now is None else now, FORGE.root_ca_der)
+    """dcap-qvl's verdict, after checking that tdxverify reaches the same one.
+
+    Only cases where the two agree go through here; the cases where they
+    differ on purpose are in docs/differences.md and the conformance suite.
+    """
+    at = FORGE.now if now is None else now
+    theirs = oracle_verify(quote, collateral, at, FORGE.root_ca_der)
+    try:
+        verdict = tdxverify.verify(quote, collateral, now=at, root_ca=FORGE.root_ca_der)
+    except tdxverify.VerificationError as exc:
+        assert not theirs.ok, f"tdxverify rejects ({exc.code}) what dcap-qvl accepts as {theirs.status}"
+    else:
+        assert theirs.ok, f"tdxverify accepts ({verdict.status}) what dcap-qvl rejects: {theirs.error}"
+        assert (verdict.status, frozenset(verdict.advisory_ids)) == (theirs.status, theirs.advisory_set)
+    return theirs
 
 
 @pytest.mark.parametrize(
