@@ -26,13 +26,13 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import tcb
@@ -45,7 +45,7 @@ from .errors import (
     TcbError,
     VerificationError,
 )
-from .pki import PckChain, as_utc, load_root_ca, verify_pck_chain, verify_raw_signature
+from .pki import PckChain, as_utc, check_time_bounds, load_root_ca, verify_pck_chain, verify_raw_signature
 from .policy import Policy
 from .quote import (
     ATTESTATION_KEY_ECDSA_P256,
@@ -67,6 +67,7 @@ QuoteInput = Quote | bytes | bytearray | str | os.PathLike[str]
 CollateralInput = Collateral | AuthenticatedCollateral | str | bytes | os.PathLike[str] | Mapping[str, Any]
 
 _CACHE_SIZE = 32
+_PCK_CACHE_SIZE = 1024
 
 # TDATTRIBUTES bits that the TDX module ABI reserves (must be zero): TUD bits 1-7, SEC bits
 # 8-27, OTHER bits 32-62. Bit 0 is DEBUG; 28 SEPT_VE_DISABLE, 29 MIGRATABLE, 30 PKS, 31 KL and
@@ -162,14 +163,25 @@ def _qe_certification(quote: Quote) -> QeReportCertificationData:
     return qe
 
 
-def _step_pck_chain(quote: Quote, auth: AuthenticatedCollateral, root: x509.Certificate, now: datetime) -> PckChain:
-    """3. The PCK chain (quote's own, else the collateral's) verifies to the root, unrevoked."""
+def _step_pck_chain(
+    quote: Quote,
+    auth: AuthenticatedCollateral,
+    root: x509.Certificate,
+    now: datetime,
+    cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] | None = None,
+) -> PckChain:
+    """3. The PCK chain (quote's own, else the collateral's) verifies to the root, unrevoked.
+
+    With a ``cache`` (the Verifier's), a chain already verified against the same
+    authenticated collateral is reused after re-checking its time bounds at ``now``.
+    """
     qe = _qe_certification(quote)
     chain: tuple[bytes, ...] | None = None
     if qe.certification_data.cert_type == CERT_PCK_CHAIN:
         chain = qe.certification_data.pck_chain
-    source: Any = chain if chain is not None else auth.pck_certificate_chain
-    if not source:
+    elif auth.pck_certificate_chain:
+        chain = tuple(c.public_bytes(serialization.Encoding.DER) for c in auth.pck_certificate_chain)
+    if not chain:
         raise CertificateError(
             f"the quote carries certification data type {qe.certification_data.cert_type}, not a PCK "
             "certificate chain (5), and the collateral has no pck_certificate_chain: add the platform's "
@@ -177,7 +189,15 @@ def _step_pck_chain(quote: Quote, auth: AuthenticatedCollateral, root: x509.Cert
             code="unsupported_certification_data",
             step="pck_chain",
         )
-    return verify_pck_chain(source, root=root, now=now, crls=auth.crls)
+    key = (auth.collateral.fingerprint, chain)
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        check_time_bounds(cached.time_bounds, now)
+        return cached
+    pck = verify_pck_chain(chain, root=root, now=now, crls=auth.crls)
+    if cache is not None:
+        cache.put(key, pck)
+    return pck
 
 
 def _step_qe_report_signature(quote: Quote, pck: PckChain) -> None:
@@ -319,20 +339,48 @@ def _step_attributes(quote: Quote, policy: Policy | None) -> None:
 # ----------------------------------------------------------------------------- the verifier
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _LruCache(Generic[K, V]):
+    """A small thread-safe LRU map (one per Verifier: no global state)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
 class Verifier:
     """Verifies quotes against a trust root, reusing authenticated collateral.
 
     Collateral is authenticated once per distinct content (signatures, chains,
     CRLs) and reused while ``now`` stays inside its validity window; every
     call re-checks the time bounds, so a cached collateral fails closed the
-    moment it expires.
+    moment it expires. Verified PCK chains are reused the same way, per
+    collateral.
     """
 
     def __init__(self, root_ca: bytes | None = None, policy: Policy | None = None) -> None:
         self.root: x509.Certificate = load_root_ca(root_ca)
         self.policy = policy
-        self._cache: OrderedDict[Collateral, AuthenticatedCollateral] = OrderedDict()
-        self._lock = threading.Lock()
+        self._collateral_cache: _LruCache[Collateral, AuthenticatedCollateral] = _LruCache(_CACHE_SIZE)
+        self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -349,18 +397,12 @@ class Verifier:
             collateral.check_time(t)
             return collateral
         col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral)
-        with self._lock:
-            cached = self._cache.get(col)
-            if cached is not None:
-                self._cache.move_to_end(col)
+        cached = self._collateral_cache.get(col)
         if cached is not None:
             cached.check_time(t)
             return cached
         auth = authenticate_collateral(col, now=t, root=self.root)
-        with self._lock:
-            self._cache[col] = auth
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._collateral_cache.put(col, auth)
         return auth
 
     @property
@@ -387,7 +429,7 @@ class Verifier:
         _step_header(quote)
         auth = self.authenticate(collateral, now)
         _step_collateral_kind(quote, auth)
-        pck = _step_pck_chain(quote, auth, self.root, now)
+        pck = _step_pck_chain(quote, auth, self.root, now, self._pck_cache)
         _step_qe_report_signature(quote, pck)
         _step_qe_report_data(quote)
         qe_result = _step_qe_identity(quote, auth)
