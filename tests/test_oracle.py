@@ -209,3 +209,24 @@ def test_measurements_never_change_the_verdict(
         **layout,
     )
     assert oracle(quote, FORGE.collateral()).status == "UpToDate"
+
+
+def test_td_relaunch_advised_agrees() -> None:
+    """TD 1.5: a module SVN below TEE_TCB_SVN2's gives TDRelaunchAdvised in both verifiers."""
+    quote = FORGE.quote(
+        version=5,
+        tee_tcb_svn=bytes.fromhex("03010300" + "00" * 12),
+        tee_tcb_svn2=bytes.fromhex("06010300" + "00" * 12),
+    )
+    assert oracle(quote, FORGE.collateral()).status == "TDRelaunchAdvised"
+
+
+def test_tee_tcb_svn2_without_a_platform_level() -> None:
+    """A known difference: dcap-qvl 0.7.0 looks up a platform level for TEE_TCB_SVN2 even when the module
+    is UpToDate and rejects when there is none; Intel's QVL consults TEE_TCB_SVN2 only for an OutOfDate
+    module, and tdxverify follows Intel."""
+    quote = FORGE.quote(version=5, tee_tcb_svn2=bytes(16))
+    theirs = oracle_verify(quote, FORGE.collateral(), FORGE.now, FORGE.root_ca_der)
+    assert not theirs.ok and theirs.error is not None and "TEE_TCB_SVN2" in theirs.error
+    ours = tdxverify.verify(quote, FORGE.collateral(), now=FORGE.now, root_ca=FORGE.root_ca_der)
+    assert ours.status == "UpToDate"
