@@ -649,15 +649,17 @@ def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certifi
     if error is not None:
         report["error"] = error.to_dict()
         report["fresh"] = False
-    report["ok"] = error is None
-    report["tee_type"] = "TDX" if collateral.tcb_info.id == "TDX" else "SGX"
     root_der = anchor.public_bytes(serialization.Encoding.DER)
-    report["root_ca"] = {
-        "subject": anchor.subject.rfc4514_string(),
-        "sha256": anchor.fingerprint(hashes.SHA256()).hex(),
-        "pinned": root_der == pinned_root_ca().public_bytes(serialization.Encoding.DER),
+    return {
+        "ok": error is None,
+        "tee_type": "TDX" if collateral.tcb_info.id == "TDX" else "SGX",
+        **report,
+        "root_ca": {
+            "subject": anchor.subject.rfc4514_string(),
+            "sha256": anchor.fingerprint(hashes.SHA256()).hex(),
+            "pinned": root_der == pinned_root_ca().public_bytes(serialization.Encoding.DER),
+        },
     }
-    return report
 
 
 def _inside_every_window(c: Collateral) -> datetime | None:
