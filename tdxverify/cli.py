@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import NoReturn, TextIO
 
-from cryptography import x509
-
 from .errors import CertificateError, PolicyError, VerificationError
 from .pck import pck_extension_of
+from .pki import load_certificates
 from .quote import Quote, decode_quote_file, parse_quote
 from .verdict import Verdict, failure_dict
 
@@ -64,14 +63,7 @@ def _pck_facts(quote: Quote) -> dict[str, object]:
             code="unsupported_certification_data",
             step="parse",
         )
-    try:
-        certs = [x509.load_der_x509_certificate(der) for der in chain]
-    except ValueError as exc:
-        raise CertificateError(
-            f"a certificate in the quote's PCK chain is not valid DER X.509 ({exc})",
-            code="pck_chain_invalid",
-            step="parse",
-        ) from None
+    certs = load_certificates(chain, code="pck_chain_invalid", step="parse", what="the quote's PCK chain")
     # The leaf is the one certificate that issued no other in the chain.
     issuers = {c.issuer for c in certs}
     leaves = [c for c in certs if c.subject not in issuers]
@@ -389,6 +381,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still no traceback, and never a success
+        print(
+            f"error: [internal_error] {type(exc).__name__}: {exc}; nothing was verified. "
+            "Please report this with the inputs.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _usage() -> str:

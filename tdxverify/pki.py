@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -316,7 +316,7 @@ def load_root_ca(data: bytes | str | x509.Certificate | None = None) -> x509.Cer
     elif isinstance(data, (bytes, bytearray)) and not bytes(data).lstrip().startswith(b"-----BEGIN"):
         try:
             cert = x509.load_der_x509_certificate(bytes(data))
-        except ValueError as exc:
+        except _LOAD_ERRORS as exc:
             raise bad(f"it is neither PEM nor a DER certificate ({exc})") from None
     else:
         try:
@@ -367,6 +367,46 @@ def _pem_blocks(text: str, what: str, code: str, step: str) -> list[str]:
     return blocks
 
 
+# What cryptography's loaders raise for malformed input (InvalidVersion is not a ValueError).
+_LOAD_ERRORS = (ValueError, x509.InvalidVersion)
+
+
+def _decoded_crl(
+    crl: x509.CertificateRevocationList, bad: Callable[[str], CertificateError]
+) -> x509.CertificateRevocationList:
+    """Decode every field the checks read, now (cryptography decodes CRLs lazily too)."""
+    try:
+        crl.issuer.rfc4514_string()
+        _ = crl.last_update_utc, crl.next_update_utc, crl.extensions, crl.signature_hash_algorithm
+        for entry in crl:
+            _ = entry.serial_number, entry.revocation_date_utc, entry.extensions
+    except Exception as exc:  # any decoding failure of a third-party parser is malformed input
+        raise bad(f"a field is malformed ({type(exc).__name__}: {exc})") from None
+    return crl
+
+
+def _decoded(cert: x509.Certificate, index: int, what: str, code: str, step: str) -> x509.Certificate:
+    """Decode every field the checks read, now, so a malformed one fails here with a code.
+
+    cryptography decodes names, validity and extensions lazily; a damaged field
+    would otherwise raise an arbitrary exception (seen: KeyError) deep inside
+    chain building.
+    """
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        _ = cert.version, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number
+        _ = cert.extensions, cert.signature_hash_algorithm
+        cert.public_key()
+    except Exception as exc:  # any decoding failure of a third-party parser is malformed input
+        raise CertificateError(
+            f"certificate {index + 1} of {what} has a malformed field ({type(exc).__name__}: {exc})",
+            code=code,
+            step=step,
+        ) from None
+    return cert
+
+
 def load_certificates(
     src: CertificateInput, *, code: str = "pck_chain_invalid", step: str = "pki", what: str = "the chain"
 ) -> tuple[x509.Certificate, ...]:
@@ -393,11 +433,12 @@ def load_certificates(
         out: list[x509.Certificate] = []
         for i, block in enumerate(blocks):
             try:
-                out.append(x509.load_pem_x509_certificate(block.encode("ascii")))
-            except ValueError as exc:
+                cert = x509.load_pem_x509_certificate(block.encode("ascii"))
+            except _LOAD_ERRORS as exc:
                 raise CertificateError(
                     f"certificate {i + 1} of {what} cannot be parsed ({exc})", code=code, step=step
                 ) from None
+            out.append(_decoded(cert, i, what, code, step))
         return tuple(out)
     certs: list[x509.Certificate] = []
     try:
@@ -408,14 +449,15 @@ def load_certificates(
         ) from None
     for i, item in enumerate(items):
         if isinstance(item, x509.Certificate):
-            certs.append(item)
+            certs.append(_decoded(item, i, what, code, step))
         elif isinstance(item, (bytes, bytearray)):
             try:
-                certs.append(x509.load_der_x509_certificate(bytes(item)))
-            except ValueError as exc:
+                cert = x509.load_der_x509_certificate(bytes(item))
+            except _LOAD_ERRORS as exc:
                 raise CertificateError(
                     f"certificate {i + 1} of {what} is not valid DER ({exc})", code=code, step=step
                 ) from None
+            certs.append(_decoded(cert, i, what, code, step))
         else:
             raise CertificateError(
                 f"certificate {i + 1} of {what} is a {type(item).__name__}, not DER bytes",
@@ -463,8 +505,8 @@ def load_crl(
         if raw and re.fullmatch(rb"(?:0[xX])?[0-9a-fA-F\s]+", raw):
             return load_crl(raw.decode("ascii"), step=step, what=what)
         try:
-            return x509.load_der_x509_crl(raw)
-        except ValueError as exc:
+            return _decoded_crl(x509.load_der_x509_crl(raw), bad)
+        except _LOAD_ERRORS as exc:
             raise bad(str(exc)) from None
     if not isinstance(data, str):
         raise bad(f"a {type(data).__name__} is not a CRL encoding")
@@ -474,8 +516,8 @@ def load_crl(
         if m is None or m.group(1) != "X509 CRL":
             raise bad("expected exactly one PEM block of type 'X509 CRL'")
         try:
-            return x509.load_pem_x509_crl(text.encode("ascii"))
-        except ValueError as exc:
+            return _decoded_crl(x509.load_pem_x509_crl(text.encode("ascii")), bad)
+        except _LOAD_ERRORS as exc:
             raise bad(str(exc)) from None
     if not text or not _HEX.fullmatch(text):
         raise bad("not hex, DER or PEM")
@@ -486,8 +528,8 @@ def load_crl(
     except ValueError as exc:
         raise bad(f"invalid hex: {exc}") from None
     try:
-        return x509.load_der_x509_crl(der)
-    except ValueError as exc:
+        return _decoded_crl(x509.load_der_x509_crl(der), bad)
+    except _LOAD_ERRORS as exc:
         raise bad(str(exc)) from None
 
 
@@ -713,6 +755,17 @@ def _build_path(
                 "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
                 "untrusted_root",
             )
+        if _der(top) != _der(root):
+            # A re-issue of the anchor by the same key is acceptable (Intel's QVL checks the
+            # copy's self-signature); a copy altered by anyone else is not.
+            try:
+                top.verify_directly_issued_by(root)
+            except (InvalidSignature, ValueError, TypeError):
+                raise bad(
+                    f"holds a copy of the trusted root {certificate_label(top)} that differs from it and is "
+                    "not signed by the root's key: the chain was altered",
+                    "untrusted_root",
+                ) from None
         # Same name and key as the trust anchor: use the anchor itself, so its
         # own validity (not the copy's) is what gets checked.
         path[-1] = root

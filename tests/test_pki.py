@@ -340,9 +340,24 @@ def test_pck_chain_without_root_is_completed_with_the_trusted_root() -> None:
 def test_root_copy_in_chain_is_never_trusted_itself() -> None:
     pki = build_pki()
     raw = der(pki.root)
-    tampered_root = raw[:-1] + bytes([raw[-1] ^ 0x01])  # the copy's self-signature is now wrong
-    result = check_pck(pki, [der(pki.pck), der(pki.pck_ca), tampered_root])
-    # Same subject and key as the trust anchor: the anchor itself is used.
+    # A copy whose self-signature no longer verifies was altered: refused, as Intel's QVL does.
+    tampered_root = raw[:-1] + bytes([raw[-1] ^ 0x01])
+    expect("untrusted_root", check_pck, pki, [der(pki.pck), der(pki.pck_ca), tampered_root], at="pck_chain")
+    # A re-issue of the root by the same key (new serial and validity) is a genuine copy; the
+    # trust anchor itself is what the path uses, so its validity is what gets checked.
+    root = pki.root
+    reissued = (
+        x509.CertificateBuilder()
+        .subject_name(root.subject)
+        .issuer_name(root.subject)
+        .public_key(pki.keys["root"].public_key())
+        .serial_number(root.serial_number + 1)
+        .not_valid_before(root.not_valid_before_utc - timedelta(days=1))
+        .not_valid_after(root.not_valid_after_utc + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .sign(pki.keys["root"], hashes.SHA256())
+    )
+    result = check_pck(pki, [der(pki.pck), der(pki.pck_ca), der(reissued)])
     assert der(result.certificates[0]) == raw
 
 
