@@ -35,7 +35,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from email.message import Message
 from http.client import HTTPException
 from pathlib import Path
@@ -101,10 +101,6 @@ _TIME_CODES = frozenset(
 
 def _failed(msg: str) -> CollateralError:
     return CollateralError(msg, code="collateral_fetch_failed", step="fetch")
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- what to fetch
@@ -236,7 +232,14 @@ def collateral_request(quote: Quote | bytes) -> CollateralRequest:
     ``unsupported_certification_data`` (no PCK chain in the quote),
     ``pck_chain_invalid``, ``pck_extension_invalid``.
     """
-    q = quote if isinstance(quote, Quote) else parse_quote(decode_quote_file(bytes(quote)))
+    if isinstance(quote, Quote):
+        q = quote
+    elif isinstance(quote, (bytes, bytearray, memoryview)):
+        q = parse_quote(decode_quote_file(bytes(quote)))
+    else:
+        raise VerificationError(
+            f"the quote must be a Quote or bytes, not {type(quote).__name__}", code="input_invalid", step="fetch"
+        )
     chain = q.pck_chain
     if not chain:
         raise CertificateError(

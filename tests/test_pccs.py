@@ -46,6 +46,8 @@ from tdxverify.pccs import (
     write_collateral,
 )
 from tdxverify.quote import parse_quote
+from tdxverify.testing import Forge
+from tdxverify.testing.pki import PkiSpec
 from tdxverify.verify import verify
 
 from .vectors import Vector, verifiable_vectors
@@ -120,9 +122,13 @@ def pcs_body(member: str, signed_text: str, signature_hex: str) -> bytes:
 
 def serve_vector(server: PcsServer, vec: Vector) -> None:
     """Serve ``vec``'s collateral at the PCS v4 / PCCS paths (and Intel's root CA CRL path)."""
-    c = vec.collateral
-    assert c is not None
-    tee = parse_quote(vec.quote).tee.lower()
+    assert vec.collateral is not None
+    serve_collateral(server, parse_quote(vec.quote).tee, vec.collateral)
+
+
+def serve_collateral(server: PcsServer, tee_type: str, c: dict[str, Any]) -> None:
+    """Serve dcap-qvl-format collateral ``c`` the way Intel PCS v4 / a PCCS does."""
+    tee = tee_type.lower()
 
     def enc(pem: str) -> str:
         return urllib.parse.quote(pem, safe="")
@@ -215,6 +221,20 @@ def test_collateral_request_from_the_pck_certificate(vec: Vector) -> None:
     crl_issuer = col.pck_crl.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     assert str(crl_issuer) == f"Intel SGX PCK {req.ca.capitalize()} CA"
     assert collateral_request(parse_quote(vec.quote)) == req
+
+
+def test_collateral_request_needs_a_pck_chain() -> None:
+    no_chain = Forge().quote(pck_cert_data_type=3, pck_cert_data=b"\x01" * 64)
+    with pytest.raises(VerificationError) as info:
+        collateral_request(no_chain)
+    assert info.value.code == "unsupported_certification_data"
+    assert "fetch_collateral_for" in info.value.message
+    with pytest.raises(VerificationError) as info:
+        collateral_request("quote.bin")  # type: ignore[arg-type]
+    assert info.value.code == "input_invalid"
+    with pytest.raises(VerificationError) as info:
+        collateral_request(b"\x04\x00" + bytes(40))
+    assert info.value.code == "quote_format"
 
 
 def test_urls_for_intel_pcs_and_pccs() -> None:
@@ -323,6 +343,20 @@ def test_header_and_encoding_variants(server: PcsServer) -> None:
     pck = server.routes["/sgx/certification/v4/pckcrl"]
     pck.body = x509.load_der_x509_crl(pck.body).public_bytes(serialization.Encoding.PEM)
     _assert_verdict(NEAR, fetch_collateral(NEAR.quote, pccs_url=server.url))
+
+
+@pytest.mark.parametrize("tee", ["TDX", "SGX"])
+def test_forged_platform_of_a_processor_ca(server: PcsServer, tee: str) -> None:
+    # A synthetic PKI whose PCK certificate comes from the Processor CA: fetched with ca=processor.
+    forge = Forge(pki=PkiSpec(pck_ca="processor"))
+    serve_collateral(server, tee, forge.collateral(tee))
+    quote = forge.quote(version=3) if tee == "SGX" else forge.quote()
+    req = collateral_request(quote)
+    assert (req.tee, req.ca) == (tee, "processor")
+    fetched = fetch_collateral(quote, pccs_url=server.url)
+    assert "/sgx/certification/v4/pckcrl?ca=processor&encoding=der" in server.requests
+    verdict = verify(quote, fetched, now=forge.now, root_ca=forge.root_ca_der)
+    assert verdict.tee_type == tee and verdict.fmspc == req.fmspc_hex
 
 
 def test_fetch_for_an_explicit_platform(server: PcsServer) -> None:
