@@ -53,6 +53,7 @@ from .pki import (
     verify_crl,
     verify_raw_signature,
 )
+from .strictjson import JsonProblem, loads_strict
 from .tcbinfo import QeIdentity, TcbInfo, parse_qe_identity, parse_tcb_info
 
 __all__ = [
@@ -107,30 +108,11 @@ def _iso(t: datetime) -> str:
 # --------------------------------------------------------------------------- exact JSON spans
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def _loads(text: str, what: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        raise _fmt(f"{what} has the key {exc.key!r:.80} more than once in one object") from None
-    except RecursionError:
-        raise _fmt(f"{what} is nested too deeply") from None
-    except ValueError as exc:
-        raise _fmt(f"{what} is not valid JSON ({exc})") from None
+        return loads_strict(text)
+    except JsonProblem as exc:
+        raise _fmt(f"{what} {exc}") from None
 
 
 _WS = " \t\r\n"

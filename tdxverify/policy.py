@@ -9,7 +9,6 @@ in the verdict (``verdict.policy``), passed or not.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from .errors import PolicyError
+from .strictjson import JsonProblem, loads_strict
+from .tcb import RESULT_STATUSES
 from .verdict import PolicyCheck, PolicyResult, Verdict
 
 __all__ = ["MEASUREMENT_NAMES", "Policy", "load_policy"]
@@ -42,18 +43,8 @@ MEASUREMENT_NAMES = frozenset(
     }
 )
 
-_STATUSES = frozenset(
-    {
-        "UpToDate",
-        "SWHardeningNeeded",
-        "ConfigurationNeeded",
-        "ConfigurationAndSWHardeningNeeded",
-        "OutOfDate",
-        "OutOfDateConfigurationNeeded",
-        "TDRelaunchAdvised",
-        "TDRelaunchAdvisedConfigurationNeeded",
-    }
-)
+# Every status a verdict can carry (Revoked never reaches appraisal: it fails verification).
+_STATUSES = RESULT_STATUSES - {"Revoked"}
 
 
 def _invalid(msg: str) -> PolicyError:
@@ -254,7 +245,7 @@ def load_policy(src: str | os.PathLike[str] | Mapping[str, Any]) -> Policy:
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError(f"cannot read policy file {os.fspath(src)!r}: {exc}", code="input_invalid") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _invalid(f"not valid JSON ({exc})") from None
+        data = loads_strict(text)
+    except JsonProblem as exc:
+        raise _invalid(f"the policy file {exc}") from None
     return Policy.from_mapping(data)

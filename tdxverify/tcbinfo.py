@@ -24,8 +24,6 @@ Unknown fields are ignored, as Intel's QVL and dcap-qvl do.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import CollateralError
+from .strictjson import JsonProblem, loads_strict
 
 __all__ = [
     "MODULE_TCB_STATUSES",
@@ -344,36 +343,6 @@ def _failer(what: str, step: str) -> Callable[[str, str], CollateralError]:
     return fail
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _reject_constant(name: str) -> Any:
-    raise _BadConstant(name)
-
-
-class _BadConstant(Exception):
-    pass
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):  # e.g. 1e999: not a finite number
-        raise _BadConstant(text)
-    return value
-
-
 def _load(raw: bytes | str, root: str, fail: Callable[[str, str], CollateralError]) -> _Reader:
     if isinstance(raw, (bytes, bytearray, memoryview)):
         try:
@@ -385,17 +354,9 @@ def _load(raw: bytes | str, root: str, fail: Callable[[str, str], CollateralErro
     else:
         raise fail(root, f"must be JSON text (bytes or str), not {type(raw).__name__}")
     try:
-        value = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_parse_float
-        )
-    except _DuplicateKey as exc:
-        raise fail(root, f"has the key {exc.key!r:.80} more than once in one object") from None
-    except _BadConstant as exc:
-        raise fail(root, f"contains the non-finite number {exc}") from None
-    except RecursionError:
-        raise fail(root, "is nested too deeply") from None
-    except ValueError as exc:  # json.JSONDecodeError, and int digit limits
-        raise fail(root, f"is not valid JSON ({exc})") from None
+        value = loads_strict(text)
+    except JsonProblem as exc:
+        raise fail(root, str(exc)) from None
     return _Reader(value, root, fail)
 
 
