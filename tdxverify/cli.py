@@ -393,10 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _usage() -> str:
     return (
         "usage:\n"
-        "  tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE]\n"
-        "                            [--event-log FILE] [--json]\n"
+        "  tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json]\n"
         "  tdxverify parse QUOTE [--json]\n"
-        "  tdxverify collateral COLLATERAL [--now T] [--json]\n"
-        "  tdxverify fetch-collateral QUOTE [--pccs-url URL] [-o FILE]\n"
-        "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601."
+        "  tdxverify collateral COLLATERAL [--now T] [--root-ca FILE] [--json]\n"
+        "  tdxverify fetch-collateral QUOTE [--pccs-url URL] [-o FILE] [--timeout S] [--update standard|early]\n"
+        "                                   [--tls-ca FILE] [--now T] [--root-ca FILE]\n"
+        "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601.\n"
+        "'tdxverify COMMAND --help' describes each command. Exit codes: 0 verified, 1 not verified, 2 usage."
     )
