@@ -518,6 +518,7 @@ def parse_quote(raw: bytes) -> Quote:
 
 
 _HEX_RE = re.compile(r"^(?:0[xX])?[0-9a-fA-F\s]+$")
+_URLSAFE_B64_RE = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 def _decode_text(text: str) -> bytes:
@@ -538,14 +539,17 @@ def _decode_text(text: str) -> bytes:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         pass
-    try:
-        return base64.urlsafe_b64decode(compact)
-    except (binascii.Error, ValueError):
-        raise QuoteFormatError(
-            "the quote is neither raw bytes, hex (optionally 0x-prefixed) nor base64",
-            code="input_invalid",
-            step="load",
-        ) from None
+    if _URLSAFE_B64_RE.match(compact):
+        try:
+            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
+        except (binascii.Error, ValueError):
+            pass
+    raise QuoteFormatError(
+        "the quote text is neither hex (optionally 0x-prefixed) nor base64; to load a file, pass a "
+        "pathlib.Path (a str is always taken as the quote's text)",
+        code="input_invalid",
+        step="load",
+    )
 
 
 def _looks_binary(data: bytes) -> bool:
