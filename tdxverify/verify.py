@@ -69,10 +69,13 @@ CollateralInput = Collateral | AuthenticatedCollateral | str | bytes | os.PathLi
 _CACHE_SIZE = 32
 _PCK_CACHE_SIZE = 1024
 
-# TDATTRIBUTES bits that the TDX module ABI reserves (must be zero): TUD bits 1-7, SEC bits
-# 8-27, OTHER bits 32-62. Bit 0 is DEBUG; 28 SEPT_VE_DISABLE, 29 MIGRATABLE, 30 PKS, 31 KL and
-# 63 PERFMON are features left to policy.
-_TD_ATTR_RESERVED = 0x7FFF_FFFF_0FFF_FFFE
+# TDATTRIBUTES bits rejected as reserved: TUD 1-7, SEC 8-15, 17 and 23-26, OTHER 32-61 -- the
+# bits the TDX module ABI reserves that no TDX version has since defined, which is also exactly
+# the set dcap-qvl rejects. Newer ABIs define 16 (ICSSD), 27 (LASS) and 62 (TPA), and 18-22 are
+# accepted by dcap-qvl; rejecting them would fail genuine TDs that Intel's QVL (which checks no
+# attribute bit but DEBUG) accepts. Bit 0 is DEBUG; 28 SEPT_VE_DISABLE, 29 MIGRATABLE, 30 PKS,
+# 31 KL and 63 PERFMON are features left to policy.
+_TD_ATTR_RESERVED = 0x3FFF_FFFF_0782_FFFE
 _TD_ATTR_DEBUG = 0x1
 _SGX_ATTR_DEBUG = 0x2
 

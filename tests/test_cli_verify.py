@@ -93,7 +93,7 @@ def test_bad_inputs_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run([str(NEAR.quote_path), str(garbage), "--now", str(NEAR.now), "--json"], capsys)
     assert code == 1 and json.loads(out)["error"]["code"] == "collateral_format"
     q = tmp_path / "q.hex"
-    q.write_text("zz")
+    q.write_text("zz!!")
     code, out, _ = run([str(q), str(NEAR.collateral_path), "--json"], capsys)
     assert code == 1 and json.loads(out)["error"]["code"] == "input_invalid"
     root = tmp_path / "root.der"
