@@ -677,7 +677,20 @@ def _crl_facts(crl: x509.CertificateRevocationList) -> dict[str, Any]:
     }
 
 
-def _signed_by(chain: VerifiedChain, raw: bytes, signature: bytes, *, code: str, step: str, what: str) -> None:
+def _signed_document(
+    chain_src: Any, anchor: x509.Certificate, raw: bytes, signature: bytes, *, code: str, step: str, what: str
+) -> VerifiedChain:
+    """Verify a signed document's issuer chain to ``anchor``, then its signature over the exact ``raw`` bytes."""
+    chain = verify_chain(
+        chain_src,
+        root=anchor,
+        now=None,
+        crls=None,
+        code="tcb_signing_chain_invalid",
+        step=step,
+        what=f"the {what} issuer chain",
+        expected_length=2,
+    )
     key = signing_key_of(chain.leaf, code="tcb_signing_chain_invalid", step=step)
     if not verify_raw_signature(key, raw, signature):
         raise CollateralError(
@@ -686,6 +699,7 @@ def _signed_by(chain: VerifiedChain, raw: bytes, signature: bytes, *, code: str,
             code=code,
             step=step,
         )
+    return chain
 
 
 def authenticate_collateral(
@@ -715,36 +729,18 @@ def authenticate_collateral(
 
     # Chains first (anchoring, signatures, constraints): collateral from another
     # PKI then reports untrusted_root rather than a CRL signature failure.
-    tcb_chain = verify_chain(
+    tcb_chain = _signed_document(
         collateral.tcb_info_issuer_chain,
-        root=anchor,
-        now=None,
-        crls=None,
-        code="tcb_signing_chain_invalid",
-        step="tcb_info",
-        what="the TCB info issuer chain",
-        expected_length=2,
-    )
-    _signed_by(
-        tcb_chain,
+        anchor,
         collateral.tcb_info_raw,
         collateral.tcb_info_signature,
         code="tcb_info_signature_invalid",
         step="tcb_info",
         what="TCB info",
     )
-    qe_chain = verify_chain(
+    qe_chain = _signed_document(
         collateral.qe_identity_issuer_chain,
-        root=anchor,
-        now=None,
-        crls=None,
-        code="tcb_signing_chain_invalid",
-        step="qe_identity",
-        what="the QE identity issuer chain",
-        expected_length=2,
-    )
-    _signed_by(
-        qe_chain,
+        anchor,
         collateral.qe_identity_raw,
         collateral.qe_identity_signature,
         code="qe_identity_signature_invalid",
