@@ -8,17 +8,14 @@ serves it). Fetched collateral must verify exactly as the vector's own.
 
 from __future__ import annotations
 
-import http.server
 import ipaddress
 import json
 import socket
 import ssl
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -47,6 +44,7 @@ from tdxverify.pccs import (
 )
 from tdxverify.quote import parse_quote
 from tdxverify.testing import Forge
+from tdxverify.testing.pcs import PcsServer, Route, serve_collateral
 from tdxverify.testing.pki import PkiSpec
 from tdxverify.verify import verify
 
@@ -61,96 +59,10 @@ INTEL_HOSTS = ("api.trustedservices.intel.com", "certificates.trustedservices.in
 # --------------------------------------------------------------------------- the local PCS
 
 
-@dataclass
-class Route:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    delay: float = 0.0
-
-
-class PcsServer:
-    """A threaded HTTP(S) server on 127.0.0.1 answering from ``routes`` (path -> Route); records request paths."""
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.routes: dict[str, Route] = {}
-        self.requests: list[str] = []
-        self.release = threading.Event()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append(self.path)
-                route = outer.routes.get(urllib.parse.urlsplit(self.path).path, Route(404, body=b"not found"))
-                if route.delay:
-                    outer.release.wait(route.delay)
-                try:
-                    self.send_response(route.status)
-                    for k, v in route.headers.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(route.body)))
-                    self.end_headers()
-                    self.wfile.write(route.body)
-                except OSError:
-                    pass  # the client gave up (timeout tests)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.scheme = "http"
-        if ssl_context is not None:
-            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
-            self.scheme = "https"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def pcs_body(member: str, signed_text: str, signature_hex: str) -> bytes:
-    return ('{"' + member + '":' + signed_text + ',"signature":"' + signature_hex + '"}').encode()
-
-
 def serve_vector(server: PcsServer, vec: Vector) -> None:
     """Serve ``vec``'s collateral at the PCS v4 / PCCS paths (and Intel's root CA CRL path)."""
     assert vec.collateral is not None
     serve_collateral(server, parse_quote(vec.quote).tee, vec.collateral)
-
-
-def serve_collateral(server: PcsServer, tee_type: str, c: dict[str, Any]) -> None:
-    """Serve dcap-qvl-format collateral ``c`` the way Intel PCS v4 / a PCCS does."""
-    tee = tee_type.lower()
-
-    def enc(pem: str) -> str:
-        return urllib.parse.quote(pem, safe="")
-
-    server.routes.update(
-        {
-            f"/{tee}/certification/v4/tcb": Route(
-                headers={"TCB-Info-Issuer-Chain": enc(c["tcb_info_issuer_chain"]), "Content-Type": "application/json"},
-                body=pcs_body("tcbInfo", c["tcb_info"], c["tcb_info_signature"]),
-            ),
-            f"/{tee}/certification/v4/qe/identity": Route(
-                headers={"SGX-Enclave-Identity-Issuer-Chain": enc(c["qe_identity_issuer_chain"])},
-                body=pcs_body("enclaveIdentity", c["qe_identity"], c["qe_identity_signature"]),
-            ),
-            "/sgx/certification/v4/pckcrl": Route(
-                headers={"SGX-PCK-CRL-Issuer-Chain": enc(c["pck_crl_issuer_chain"])},
-                body=bytes.fromhex(c["pck_crl"]),
-            ),
-            "/sgx/certification/v4/rootcacrl": Route(body=c["root_ca_crl"].encode()),
-            "/IntelSGXRootCA.der": Route(body=bytes.fromhex(c["root_ca_crl"])),
-        }
-    )
 
 
 class ToLocal(urllib.request.BaseHandler):
