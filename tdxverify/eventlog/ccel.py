@@ -126,7 +126,9 @@ def parse_ccel(data: bytes) -> tuple[EventLog, SpecId]:
         event_type = r.u32("event type")
         count = r.u32("digest count")
         if not 0 < count <= len(sizes):
-            raise _bad(f"event {len(events) + 1} at offset {start} carries {count} digests; the log defines {len(sizes)}")
+            raise _bad(
+                f"event {len(events) + 1} at offset {start} carries {count} digests; the log defines {len(sizes)}"
+            )
         digests: dict[int, bytes] = {}
         for _ in range(count):
             alg = r.u16("digest algorithm")
