@@ -20,6 +20,7 @@ __all__ = [
     "data_is_bound",
     "describe",
     "named_value",
+    "printable",
     "type_name",
 ]
 
@@ -111,6 +112,11 @@ def named_value(event_type: int, data: bytes) -> tuple[str, bytes] | None:
     if event_type == EV_IPL and data.startswith(b"kernel_cmdline: ") and data.endswith(b"\0"):
         return "kernel-cmdline", data[len(b"kernel_cmdline: ") : -1]
     return None
+
+
+def printable(data: bytes) -> str | None:
+    """``data`` as one line of text if it is printable UTF-8 (trailing NULs dropped), else ``None``."""
+    return _text(data) if data.rstrip(b"\0") else None
 
 
 def _text(data: bytes) -> str | None:
