@@ -288,8 +288,8 @@ class Policy:
                 continue
             values = log.named.get(name, ())
             if len(values) != 1:
-                how = "does not name" if not values else f"names {len(values)} times"
-                out.append(PolicyCheck(rule, False, f"the event log {how} {name}; exactly one value is required"))
+                how = f"does not name {name}" if not values else f"names {name} {len(values)} times"
+                out.append(PolicyCheck(rule, False, f"the event log {how}; exactly one value is required"))
                 continue
             out.append(_approval(rule, name, values[0].hex(), values[0] in approved, approved))
         return out
