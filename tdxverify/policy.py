@@ -323,10 +323,11 @@ class Policy:
         """Build from JSON-like data (hex strings for bytes). Unknown keys and ``null`` values are errors."""
         if not isinstance(data, Mapping):
             raise _invalid("a policy must be a JSON object")
-        unknown = set(data) - POLICY_KEYS
+        unknown = [k for k in data if k not in POLICY_KEYS]
         if unknown:
             # A misspelt rule must not silently stop constraining anything.
-            raise _invalid(f"unknown key(s) {sorted(unknown)}; known: {sorted(POLICY_KEYS)}")
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise _invalid(f"unknown key(s) {unknown[:5]}{more}; known: {sorted(POLICY_KEYS)}")
         nulls = sorted(k for k, v in data.items() if v is None)
         if nulls:
             # null is not "off": an unset rule is an absent key, so a null is most likely a templating slip.

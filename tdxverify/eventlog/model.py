@@ -29,7 +29,7 @@ NAMED_SHORTCUTS: Mapping[str, str] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One event of a log.
 
