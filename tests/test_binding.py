@@ -142,3 +142,20 @@ def test_base58_known_value() -> None:
     raw = parse_public_key(SIGNER)
     assert len(raw) == 32 and "ed25519:" + b58encode(raw) == SIGNER
     assert b58encode(b"\0\0\x01") == "112" and b58decode("") == b""
+
+
+def test_policy_doc_mpc_example_verifies_the_real_quote() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "policy.md").read_text()
+    block = next(b for b in re.findall(r"```json\n(.*?)```", doc, re.S) if "key_hash" in b)
+    policy = load_policy(block)
+    v = verify(
+        (MPC / "quote.bin").read_bytes(),
+        MPC / "collateral.json",
+        now=MPC_EXPECTED["now"],
+        policy=policy,
+        event_log=MPC / "tcb_info.json",
+    )
+    assert [c.name for c in v.policy.checks if c.ok] == ["status", "key_hash", "report_data_rest", "event:compose-hash"]

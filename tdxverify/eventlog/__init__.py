@@ -21,7 +21,7 @@ from typing import Literal
 
 from ..errors import EventLogError
 from .ccel import SpecId, parse_ccel
-from .dstack import parse_dstack, runtime_digest
+from .dstack import parse_dstack, rtmr3_of, runtime_digest
 from .model import NAMED_SHORTCUTS, Event, EventLog, compare_rtmrs, replay
 from .tcg import EVENT_TYPES, type_name
 
@@ -40,6 +40,7 @@ __all__ = [
     "parse_dstack",
     "parse_event_log",
     "replay",
+    "rtmr3_of",
     "runtime_digest",
     "type_name",
 ]

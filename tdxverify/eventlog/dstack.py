@@ -14,15 +14,15 @@ SHA-384(event_type u32 little-endian || ":" || event || ":" || payload).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import EventLogError
 from ..strictjson import JsonProblem, loads_strict
 from .model import Event, EventLog, compare_rtmrs
-from .tcg import MUST_BIND, data_is_bound, type_name
+from .tcg import DSTACK_RUNTIME_EVENT, MUST_BIND, data_is_bound, type_name
 
-__all__ = ["parse_dstack", "runtime_digest"]
+__all__ = ["parse_dstack", "rtmr3_of", "runtime_digest"]
 
 _KEYS = frozenset({"imr", "event_type", "digest", "event", "event_payload"})
 
@@ -34,6 +34,15 @@ def _bad(msg: str) -> EventLogError:
 def runtime_digest(event_type: int, name: str, payload: bytes) -> bytes:
     """The digest dstack extends RTMR3 with for a runtime event."""
     return hashlib.sha384(event_type.to_bytes(4, "little") + b":" + name.encode("utf-8") + b":" + payload).digest()
+
+
+def rtmr3_of(events: Iterable[tuple[str, bytes]], event_type: int = DSTACK_RUNTIME_EVENT) -> bytes:
+    """The RTMR3 a TD reports after these dstack runtime events ``(name, payload)``, in order: how to
+    compute an approved value before deploying."""
+    rtmr = bytes(48)
+    for name, payload in events:
+        rtmr = hashlib.sha384(rtmr + runtime_digest(event_type, name, payload)).digest()
+    return rtmr
 
 
 def _hex(value: Any, what: str, size: int | None = None) -> bytes:
