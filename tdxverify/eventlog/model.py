@@ -111,19 +111,18 @@ class EventLog:
     """``"dstack"`` (JSON) or ``"ccel"`` (TCG crypto-agile binary)."""
     events: tuple[Event, ...]
     rtmrs: tuple[bytes, bytes, bytes, bytes] = field(init=False)
+    named: Mapping[str, tuple[bytes, ...]] = field(init=False, repr=False, compare=False)
+    """Named values the digests bind (dstack runtime events, the kernel command line) -> values in log order."""
 
     def __post_init__(self) -> None:
+        # Derived once: a policy may look names up many times.
         object.__setattr__(self, "rtmrs", replay(self.events))
-
-    @property
-    def named(self) -> Mapping[str, tuple[bytes, ...]]:
-        """Named values the digests bind (dstack runtime events, the kernel command line) -> values in log order."""
         out: dict[str, list[bytes]] = {}
         for ev in self.events:
             # Only a value its digest covers is one the quote vouches for.
             if ev.name and ev.value is not None and ev.data_bound and ev.rtmr is not None:
                 out.setdefault(ev.name, []).append(ev.value)
-        return MappingProxyType({k: tuple(v) for k, v in out.items()})
+        object.__setattr__(self, "named", MappingProxyType({k: tuple(v) for k, v in out.items()}))
 
     def value(self, name: str) -> bytes | None:
         """The payload of the runtime event ``name`` if it occurs exactly once, else ``None``."""
