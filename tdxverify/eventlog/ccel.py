@@ -145,6 +145,12 @@ def parse_ccel(data: bytes) -> tuple[EventLog, SpecId]:
         digest = digests[ALG_SHA384]
         rtmr: int | None
         if event_type == EV_NO_ACTION:
+            # Informational events extend nothing; the profile fixes their digests at zero.
+            if mr > 4 or any(any(d) for d in digests.values()):
+                raise _bad(
+                    f"EV_NO_ACTION event {len(events) + 1} at offset {start} has MR index {mr} or non-zero digests; "
+                    "informational events use index 0-4 and zero digests"
+                )
             rtmr = None
         elif 1 <= mr <= 4:
             rtmr = mr - 1
