@@ -19,7 +19,7 @@ from tdxverify.eventlog import (
 )
 
 from .eventlog_builders import RawEvent, ccel_log, runtime_digest, spec_id_event
-from .vectors import VECTORS_DIR
+from .vectors import VECTORS_DIR, Vector, event_log_vectors
 
 MPC = VECTORS_DIR / "tdx-v4-near-mpc-dstack"
 GCP = VECTORS_DIR / "tdx-v4-gcp-cos-ccel"
@@ -71,6 +71,17 @@ def test_ccel_vector_replays_rtmr0_to_3() -> None:
     # Format detection and the loader agree with the direct parser.
     assert detect_format((GCP / "ccel_data.bin").read_bytes()) == "ccel"
     assert load_event_log(GCP / "ccel_data.bin").rtmrs == log.rtmrs
+
+
+def test_event_log_vectors_are_found() -> None:
+    assert {v.name for v in event_log_vectors()} >= {"tdx-v4-near-mpc-dstack", "tdx-v4-gcp-cos-ccel"}
+
+
+@pytest.mark.parametrize("vec", event_log_vectors(), ids=lambda v: v.name)
+def test_every_event_log_vector_replays_to_its_quote(vec: Vector) -> None:
+    assert vec.event_log_path is not None
+    log = load_event_log(vec.event_log_path)
+    assert [r.hex() for r in log.rtmrs] == rtmrs(vec.expected["parsed"])
 
 
 @pytest.mark.parametrize(
