@@ -226,3 +226,33 @@ def test_eventlog_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and json.loads(out)["error"]["code"] == "event_log_invalid"
     code, _, err = run(["eventlog", "/nonexistent"], capsys)
     assert code == 2 and "cannot read" in err
+
+
+def test_eventlog_compare_shows_what_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = [dict(e) for e in TCB["event_log"]]
+    new_hash = bytes(range(32))
+    for e in events:
+        if e["event"] == "compose-hash":
+            e["event_payload"] = new_hash.hex()
+            e["digest"] = runtime_digest(e["event_type"], "compose-hash", new_hash).hex()
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(events))
+    code, out, _ = run(["eventlog", str(new), "--compare", str(MPC / "tcb_info.json")], capsys)
+    assert code == 0
+    assert "RTMR0 unchanged" in out and "RTMR2 unchanged" in out
+    assert f"RTMR3 {RTMR3} -> " in out and "from its event 2:" in out
+    assert f"old: #22 DSTACK_RUNTIME_EVENT compose-hash: {COMPOSE}" in out
+    assert f"compose-hash: {COMPOSE} -> {new_hash.hex()}" in out
+    code, out, _ = run(["eventlog", str(new), "--compare", str(MPC / "tcb_info.json"), "--json"], capsys)
+    cmp = json.loads(out)["comparison"]
+    assert cmp["equal"] is False and [r["equal"] for r in cmp["rtmrs"]] == [True, True, True, False]
+    assert cmp["rtmrs"][3]["position"] == 2 and cmp["named"]["compose-hash"]["new"] == [new_hash.hex()]
+    code, out, _ = run(["eventlog", str(MPC / "tcb_info.json"), "--compare", str(MPC / "tcb_info.json")], capsys)
+    assert code == 0 and "compared with OLD_LOG: no change" in out
+    # A log that only gained events: the position is where the shorter one ends.
+    longer = tmp_path / "longer.json"
+    extra = {"imr": 3, "event_type": DSTACK, "event": "x", "event_payload": ""}
+    extra["digest"] = runtime_digest(DSTACK, "x", b"").hex()
+    longer.write_text(json.dumps([*TCB["event_log"], extra]))
+    code, out, _ = run(["eventlog", str(longer), "--compare", str(MPC / "tcb_info.json")], capsys)
+    assert "old: (no more events)" in out and 'x: (absent) -> ""' in out

@@ -9,13 +9,14 @@ from typing import Any, TextIO
 
 from ..errors import VerificationError
 from ..eventlog import FORMATS, MAX_EVENT_LOG_SIZE, EventLog, parse_event_log
+from ..eventlog.compare import LogDiff, compare_logs
 from ..eventlog.tcg import printable
 from ..quote import TdReport10
 from .appraisal import read_limited
 from .common import EXIT_FAILED, EXIT_OK, Parser, error_json, quote_from_file
 
 NAME = "eventlog"
-USAGE = ("tdxverify eventlog FILE [--quote QUOTE] [--format dstack|ccel] [--json]",)
+USAGE = ("tdxverify eventlog FILE [--quote QUOTE] [--compare OLD_LOG] [--format dstack|ccel] [--json]",)
 
 
 def build_parser() -> Parser:
@@ -27,6 +28,12 @@ def build_parser() -> Parser:
     )
     p.add_argument("file", help="the event log: dstack/tappd JSON, or a CCEL binary log")
     p.add_argument("--quote", help="a quote file whose RTMR0-3 the replay must equal")
+    p.add_argument(
+        "--compare",
+        metavar="OLD_LOG",
+        help="another log (e.g. the previous image's): show per RTMR where the events part, and changed named "
+        "values (informational: the exit code is not affected)",
+    )
     p.add_argument("--format", choices=FORMATS, help="the log's format (default: detected)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
@@ -57,12 +64,35 @@ def _print(log: EventLog, match: list[dict[str, Any]] | None, out: TextIO) -> No
         out.write(line + "\n")
 
 
+def _values(values: tuple[bytes, ...]) -> str:
+    return ", ".join(v.hex() or '""' for v in values) if values else "(absent)"
+
+
+def _print_diff(diff: LogDiff, out: TextIO) -> None:
+    if diff.equal:
+        out.write("compared with OLD_LOG: no change\n")
+        return
+    out.write("compared with OLD_LOG:\n")
+    for r in diff.rtmrs:
+        if r.equal:
+            out.write(f"  RTMR{r.rtmr} unchanged\n")
+            continue
+        out.write(f"  RTMR{r.rtmr} {r.old_value.hex()} -> {r.new_value.hex()}, from its event {r.position}:\n")
+        for label, ev in (("old", r.old_event), ("new", r.new_event)):
+            shown = f"#{ev.index} {ev.type_name} {ev.description or ''}" if ev else "(no more events)"
+            out.write(f"    {label}: {shown}\n")
+    for name, (old, new) in diff.named.items():
+        out.write(f"  {name}: {_values(old)} -> {_values(new)}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the log parses (and, with --quote, replays to the quote's RTMRs); 1 otherwise."""
     data = read_limited(args.file, MAX_EVENT_LOG_SIZE)
     quote = quote_from_file(args.quote) if args.quote is not None else None
+    old_data = read_limited(args.compare, MAX_EVENT_LOG_SIZE) if args.compare is not None else None
     try:
         log = parse_event_log(data, args.format)
+        diff = compare_logs(parse_event_log(old_data), log) if old_data is not None else None
         match = None
         if quote is not None:
             report = quote.report
@@ -84,7 +114,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     ok = match is None or all(m["ok"] for m in match)
     if args.json:
-        doc = {"ok": ok, **log.to_dict(), "quote_match": match, "error": None}
+        doc = {
+            "ok": ok,
+            **log.to_dict(),
+            "quote_match": match,
+            "comparison": diff.to_dict() if diff else None,
+            "error": None,
+        }
         if not ok:
             first = next(i for i, m in enumerate(match or []) if not m["ok"])
             doc["error"] = {
@@ -96,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         _print(log, match, sys.stdout)
+        if diff is not None:
+            _print_diff(diff, sys.stdout)
         if not ok:
             print("NOT MATCHING: the log does not replay to the quote's RTMRs (another boot, image, or an altered log)")
     return EXIT_OK if ok else EXIT_FAILED

@@ -203,7 +203,7 @@ def _tagged(data: bytes) -> str | None:
 def describe(event_type: int, data: bytes, name: str = "") -> str | None:
     """A one-line reading of an event's data, or ``None`` when its type has no reading here."""
     if event_type == DSTACK_RUNTIME_EVENT:
-        shown = _text(data) if data else ""
+        shown = printable(data) if data else ""
         return f"{name}: {shown if shown is not None else data.hex()}"
     if event_type == EV_SEPARATOR:
         return f"separator {data.hex()}" + (" (error)" if data == b"\xff\xff\xff\xff" else "")
