@@ -15,6 +15,7 @@ from tdxverify.eventlog import (
     detect_format,
     load_event_log,
     parse_ccel,
+    parse_ccel_table,
     parse_event_log,
 )
 
@@ -68,6 +69,12 @@ def test_ccel_vector_replays_rtmr0_to_3() -> None:
     assert secure_boot.description is not None and secure_boot.description.endswith(":SecureBoot (1 bytes of data)")
     cmdline = log.value("kernel-cmdline")
     assert cmdline is not None and cmdline.startswith(b"/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd")
+    # The ACPI table says where the log lives and how long its area is: exactly the file's size.
+    table = parse_ccel_table((GCP / "ccel_table.bin").read_bytes())
+    assert (table.cc_type, table.log_area_length) == (2, len((GCP / "ccel_data.bin").read_bytes()))
+    assert table.log_area_address == 0xBEDBF000
+    # The quote was requested with nonce.bin as its report data.
+    assert (GCP / "nonce.bin").read_bytes().hex() == GCP_EXPECTED["parsed"]["report_data"]
     # Format detection and the loader agree with the direct parser.
     assert detect_format((GCP / "ccel_data.bin").read_bytes()) == "ccel"
     assert load_event_log(GCP / "ccel_data.bin").rtmrs == log.rtmrs
@@ -222,6 +229,19 @@ def test_malformed_ccel(data: bytes, words: str) -> None:
         parse_event_log(data, "ccel")
     assert info.value.code == "event_log_invalid"
     assert words in info.value.message
+
+
+def test_ccel_table_errors() -> None:
+    table = (GCP / "ccel_table.bin").read_bytes()
+    for bad, words in (
+        (table[:55], "not an ACPI CCEL table"),
+        (b"XCEL" + table[4:], "not an ACPI CCEL table"),
+        (table + b"\0", "says it is 56 bytes"),
+        (table[:40] + b"\x01" + table[41:], "checksum"),
+    ):
+        with pytest.raises(VerificationError) as info:
+            parse_ccel_table(bad)
+        assert info.value.code == "event_log_invalid" and words in info.value.message
 
 
 def test_ccel_padding_and_no_action() -> None:

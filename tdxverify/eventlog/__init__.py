@@ -20,7 +20,7 @@ import os
 from typing import Literal
 
 from ..errors import EventLogError
-from .ccel import SpecId, parse_ccel
+from .ccel import CcelTable, SpecId, parse_ccel, parse_ccel_table
 from .dstack import parse_dstack, rtmr3_of, runtime_digest
 from .model import NAMED_SHORTCUTS, Event, EventLog, compare_rtmrs, replay
 from .tcg import EVENT_TYPES, type_name
@@ -30,6 +30,7 @@ __all__ = [
     "FORMATS",
     "MAX_EVENT_LOG_SIZE",
     "NAMED_SHORTCUTS",
+    "CcelTable",
     "Event",
     "EventLog",
     "SpecId",
@@ -37,6 +38,7 @@ __all__ = [
     "detect_format",
     "load_event_log",
     "parse_ccel",
+    "parse_ccel_table",
     "parse_dstack",
     "parse_event_log",
     "replay",

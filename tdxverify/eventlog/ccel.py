@@ -20,7 +20,15 @@ from ..errors import EventLogError
 from .model import Event, EventLog
 from .tcg import EV_NO_ACTION, MUST_BIND, data_is_bound, named_value, type_name
 
-__all__ = ["ALG_SHA384", "KNOWN_ALGORITHMS", "SPEC_ID_SIGNATURE", "SpecId", "parse_ccel"]
+__all__ = [
+    "ALG_SHA384",
+    "KNOWN_ALGORITHMS",
+    "SPEC_ID_SIGNATURE",
+    "CcelTable",
+    "SpecId",
+    "parse_ccel",
+    "parse_ccel_table",
+]
 
 ALG_SHA384 = 0x000C
 SPEC_ID_SIGNATURE = b"Spec ID Event03\0"
@@ -40,6 +48,29 @@ class SpecId:
     uintn_size: int
     algorithms: tuple[tuple[int, int], ...]
     vendor_info: bytes
+
+
+@dataclass(frozen=True)
+class CcelTable:
+    """The ACPI CCEL table: where the firmware put the log (UEFI spec, "CC Event Log ACPI Table")."""
+
+    cc_type: int
+    """1 AMD SEV, 2 Intel TDX."""
+    cc_subtype: int
+    log_area_length: int
+    log_area_address: int
+
+
+def parse_ccel_table(data: bytes) -> CcelTable:
+    """Parse an ACPI CCEL table (signature, length, checksum, CC type, log area length and address)."""
+    if len(data) < 56 or data[:4] != b"CCEL":
+        raise _bad("not an ACPI CCEL table (56 bytes starting 'CCEL')")
+    length = int.from_bytes(data[4:8], "little")
+    if length != len(data):
+        raise _bad(f"the CCEL table says it is {length} bytes long, but {len(data)} were given")
+    if sum(data) % 256:
+        raise _bad("the CCEL table's ACPI checksum does not add up: it was altered or truncated")
+    return CcelTable(data[36], data[37], int.from_bytes(data[40:48], "little"), int.from_bytes(data[48:56], "little"))
 
 
 def _bad(msg: str) -> EventLogError:
