@@ -1,8 +1,13 @@
 """Appraisal parsers stay linear on adversarial input: event logs (CCEL, dstack JSON) and policies.
 
-Each case builds an input of ~64 KiB and of ~1 MiB with the same hostile shape and times the parser (best of
-three). It fails when 16x the size costs more than 30x the time, or when the 1 MiB input takes over a second.
-Raising the coded error counts as finishing: rejecting quickly is the point.
+Each case builds an input of ~64 KiB and of ~1 MiB with the same hostile shape and times the parser (CPU time,
+best of several runs). It fails when 16x the size costs more than 30x the time, or when the 1 MiB input takes
+over a second. Raising the coded error counts as finishing: rejecting quickly is the point.
+
+JSON inputs are parsed by the standard library first, which on some shapes (an object with ~90,000 members)
+itself scales by 60-130x between these sizes on this machine (the dicts outgrow the CPU caches; the work is
+linear). For those cases the allowance is 1.5x the standard parser's own ratio on the same text when that is
+above 30x: what is measured is that nothing of ours adds to it.
 """
 
 from __future__ import annotations
@@ -148,6 +153,10 @@ def _seconds(fn: Callable[[bytes], None], data: bytes, runs: int) -> float:
     return best
 
 
+def _stdlib_json(data: bytes) -> None:
+    json.loads(data)
+
+
 @pytest.mark.parametrize("name,make,parse", CASES, ids=[c[0] for c in CASES])
 def test_linear(name: str, make: Callable[[int], bytes], parse: Callable[[bytes], None]) -> None:
     small, large = make(SMALL), make(LARGE)
@@ -159,7 +168,12 @@ def test_linear(name: str, make: Callable[[int], bytes], parse: Callable[[bytes]
     assert t_large <= MAX_SECONDS, f"{name}: {t_large:.3f}s at {len(large)} bytes"
     # Tiny times are dominated by noise; a floor keeps the ratio meaningful.
     ratio = t_large / max(t_small, 1e-3)
-    assert ratio <= MAX_RATIO, f"{name}: {t_small * 1e3:.2f} ms -> {t_large * 1e3:.2f} ms (x{ratio:.1f})"
+    allowed = MAX_RATIO
+    if not name.startswith("ccel"):
+        with contextlib.suppress(ValueError, RecursionError):
+            base = _seconds(_stdlib_json, large, 3) / max(_seconds(_stdlib_json, small, 9), 1e-4)
+            allowed = max(MAX_RATIO, 1.5 * base)
+    assert ratio <= allowed, f"{name}: {t_small * 1e3:.2f} ms -> {t_large * 1e3:.2f} ms (x{ratio:.1f} > x{allowed:.1f})"
 
 
 def test_policy_evaluation_with_many_approved_values_is_linear() -> None:
