@@ -106,16 +106,15 @@ class _Api:
         error: VerificationError | None = None
         platform: PlatformKey | None = None
         status = 200
+        malformed = False
         headers: dict[str, str] = {}
         try:
             body = await _read_body(request, s.config.max_request_bytes, s.config.request_timeout)
-            try:
-                parsed = await s.in_pool(parse_verify_body, request.headers.get("content-type"), body)
-            except ServiceError:
-                raise
-            except VerificationError as exc:
-                # The quote, collateral or policy sent cannot be read: a malformed request.
-                raise ServiceError(exc.message, code=exc.code) from None
+            # Until the body is parsed, an error means the quote, collateral or policy sent cannot be
+            # read: a malformed request (400), with the parser's own code.
+            malformed = True
+            parsed = await s.in_pool(parse_verify_body, request.headers.get("content-type"), body)
+            malformed = False
             quote_bytes, quote = parsed.quote_bytes, parsed.quote
             verifier = s.verifier_for(parsed)
             collateral: Any = parsed.collateral
@@ -141,6 +140,8 @@ class _Api:
                 status = 503
             elif exc.code == "internal_error":
                 status = 500
+            elif malformed:
+                status = 400
         except Exception as exc:  # a bug: fail closed with a coded answer, never a bare 500 page
             error = VerificationError(
                 f"internal error ({type(exc).__name__}: {exc}); the quote is NOT verified", code="internal_error"

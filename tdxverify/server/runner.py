@@ -66,7 +66,9 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> BackgroundServer:
-        self.thread.start()
+        """Start serving (once; later calls return at once) and wait until the service answers."""
+        if not self.thread.is_alive() and self.thread.ident is None:
+            self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
