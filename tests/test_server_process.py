@@ -87,10 +87,13 @@ def test_bounded_load_has_zero_errors(upstream: PcsServer, tmp_path: Path) -> No
     assert result.errors == []
     assert result.requests == TOTAL
     assert metric(text, "tdxverify_verifications_total", outcome="verified", code="none") == TOTAL + 1
+    count = metric(text, "tdxverify_verification_seconds_count")
+    verifying = metric(text, "tdxverify_verification_seconds_sum") / count
     print(
         f"\nservice load: {result.requests} requests from {CLIENTS} clients in {result.seconds:.2f} s: "
         f"{result.throughput:.0f} req/s, p50 {result.percentile(50) * 1000:.1f} ms, "
-        f"p99 {result.percentile(99) * 1000:.1f} ms, errors {len(result.errors)}"
+        f"p99 {result.percentile(99) * 1000:.1f} ms, errors {len(result.errors)}; "
+        f"mean verification in the pool {verifying * 1000:.2f} ms"
     )
 
 
