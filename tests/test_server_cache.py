@@ -281,3 +281,61 @@ def test_a_tampered_cache_file_is_ignored(upstream: PcsServer, tmp_path: Path) -
         served = http(srv.url + f"/v1/collateral?fmspc={key.fmspc_hex}").json()
         assert served["tcb_info"] == good["tcb_info"]
     assert load_collateral(tmp_path / f"{key.slug}.json").tcb_info.tcb_evaluation_data_number == 17
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def test_refresh_comes_before_next_update(upstream: PcsServer) -> None:
+    forge = Forge(seed="server-schedule")
+    key = PlatformKey(tee="TDX", fmspc=forge.pki.spec.sgx.fmspc, ca="platform")
+    serve_collateral(upstream, "TDX", forge.collateral())
+    clock = ManualClock(forge.now)
+    # An interval far longer than the collateral lives: the nextUpdate alone must bring the refresh.
+    cfg = config(upstream, default_platform=key, root_ca=forge.root_ca_der, refresh_interval=100 * 86400.0)
+    with BackgroundServer(cfg, clock) as srv:
+        wait_until(lambda: http(srv.url + "/healthz").status == 200, what="the first fetch")
+        st = srv.service.cache.status(key)
+        assert st is not None and st.entry is not None
+        left = (st.entry.expires_at - clock.now()).total_seconds()
+        assert 0 < left < 30 * 86400
+        assert st.next_due == pytest.approx(clock.monotonic() + left / 2)  # halfway to the earliest expiry
+        newer = forge.collateral(
+            tcb_info=forge.tcb_info(tcb_evaluation_data_number=18, issue_date=DEFAULT_ISSUE_DATE + timedelta(days=5))
+        )
+        serve_collateral(upstream, "TDX", newer)
+        clock.advance(left / 2 + 1)
+        wait_until(lambda: tcb_fetches(upstream) == 2, what="the refresh before nextUpdate")
+        wait_until(lambda: srv.service.cache.status(key).entry.auth.tcb_evaluation_data_number == 18)  # type: ignore[union-attr]
+        assert http(srv.url + "/healthz").json()["platforms"][0]["fresh"] is True
+
+
+def test_bounded_retries_with_backoff(upstream: PcsServer) -> None:
+    import time
+
+    forge = Forge(seed="server-retries")
+    key = PlatformKey(tee="TDX", fmspc=forge.pki.spec.sgx.fmspc, ca="platform")
+    serve_collateral(upstream, "TDX", forge.collateral())
+    upstream.routes[TCB] = Route(503, headers={"Retry-After": "1"})
+    clock = ManualClock(forge.now)
+    cfg = config(upstream, default_platform=key, root_ca=forge.root_ca_der, retries=3, retry_backoff=30.0)
+    with BackgroundServer(cfg, clock) as srv:
+        # Wait on the service's own count of failures (not the upstream's log), so the back-off is
+        # computed from the moment of the failure before the clock moves.
+        wait_until(lambda: failures(srv, key) == 1, what="attempt 1")
+        for step, attempts in ((30, 2), (60, 3)):  # back-off doubles: 30 s, then 60 s
+            clock.advance(step - 1)
+            time.sleep(0.2)  # ten refresher ticks: nothing is due yet
+            assert tcb_fetches(upstream) == attempts - 1
+            clock.advance(1)
+            wait_until(lambda a=attempts: failures(srv, key) == a, what=f"attempt {attempts}")  # type: ignore[misc]
+        # Three attempts spent: the next cycle comes after the refresh interval, not sooner.
+        clock.advance(3000)
+        time.sleep(0.2)
+        assert tcb_fetches(upstream) == 3
+        assert http(srv.url + "/healthz").json()["platforms"][0]["consecutive_refresh_failures"] == 3
+        serve_collateral(upstream, "TDX", forge.collateral())
+        clock.advance(601)
+        wait_until(lambda: http(srv.url + "/healthz").status == 200, what="the next cycle's success")
+        assert tcb_fetches(upstream) == 4
+        assert srv.service.cache.status(key).consecutive_failures == 0  # type: ignore[union-attr]
