@@ -28,7 +28,7 @@ from ..verdict import Verdict, failure_dict
 from .cache import CachedCollateral
 from .clock import Clock
 from .config import PlatformKey, ServiceConfig
-from .inputs import ServiceError, parse_verify_body
+from .inputs import ServiceError
 from .metrics import CONTENT_TYPE, render
 from .service import Service, VerifyOutcome
 
@@ -113,13 +113,16 @@ class _Api:
             # Until the body is parsed, an error means the quote, collateral or policy sent cannot be
             # read: a malformed request (400), with the parser's own code.
             malformed = True
-            parsed = await s.in_pool(parse_verify_body, request.headers.get("content-type"), body)
+            parsed, found = await s.in_pool(s.prepare, request.headers.get("content-type"), body)
             malformed = False
             quote_bytes, quote = parsed.quote_bytes, parsed.quote
             verifier = s.verifier_for(parsed)
             collateral: Any = parsed.collateral
             if collateral is None:
-                platform = await s.in_pool(s.platform_of, quote)
+                if isinstance(found, VerificationError):
+                    raise found  # e.g. no PCK chain in the quote: a verdict, not a malformed request
+                assert found is not None
+                platform = found
                 try:
                     entry = await s.cache.get(platform)
                 except CollateralError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from ..verify import CollateralInput, Verifier
 from .cache import CollateralCache, RefreshEvent
 from .clock import Clock, SystemClock
 from .config import PlatformKey, ServiceConfig
-from .inputs import VerifyInput
+from .inputs import VerifyInput, parse_verify_body
 from .metrics import Counter, Histogram, Sample
 
 __all__ = ["OutcomeHook", "Service", "VerifyOutcome"]
@@ -32,6 +33,7 @@ log = logging.getLogger("tdxverify.server")
 T = TypeVar("T")
 
 _POLICY_VERIFIERS = 32
+_PLATFORM_MEMO = 1024
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class Service:
         self.cache = CollateralCache(config, self.clock, self.fetch_pool, on_refresh=self._refresh_event)
         self.verifier = Verifier(root_ca=config.root_ca, policy=config.policy)
         self._policy_verifiers: OrderedDict[str, Verifier] = OrderedDict()
+        self._platforms: OrderedDict[tuple[str, tuple[bytes, ...]], PlatformKey] = OrderedDict()
+        self._platforms_lock = threading.Lock()
         self.outcome_hooks: list[OutcomeHook] = [self._count_outcome]
         """Called with every finished verification, in order, on the event loop thread (see :meth:`finish`)."""
 
@@ -143,9 +147,41 @@ class Service:
             ) from None
 
     def platform_of(self, quote: Quote) -> PlatformKey:
-        """Which cached collateral a quote needs (from its PCK certificate)."""
+        """Which cached collateral a quote needs (from its PCK certificate).
+
+        Remembered per PCK chain: reading it costs more than a cached verification. The chain is
+        not trusted here, only used to pick collateral; verification then checks it against that.
+        """
+        chain = quote.pck_chain
+        memo = (quote.tee, chain) if chain else None
+        if memo is not None:
+            with self._platforms_lock:
+                known = self._platforms.get(memo)
+                if known is not None:
+                    self._platforms.move_to_end(memo)
+                    return known
         req = collateral_request(quote)
-        return PlatformKey(tee=req.tee, fmspc=req.fmspc, ca=req.ca)
+        key = PlatformKey(tee=req.tee, fmspc=req.fmspc, ca=req.ca)
+        if memo is not None:
+            with self._platforms_lock:
+                self._platforms[memo] = key
+                while len(self._platforms) > _PLATFORM_MEMO:
+                    self._platforms.popitem(last=False)
+        return key
+
+    def prepare(
+        self, content_type: str | None, body: bytes
+    ) -> tuple[VerifyInput, PlatformKey | VerificationError | None]:
+        """Worker thread: parse the body (its errors propagate: a malformed request) and, when it brings
+        no collateral, find the quote's platform -- or the error saying why not, which is a verdict on a
+        quote that parsed. One hand-off to the pool instead of two."""
+        parsed = parse_verify_body(content_type, body)
+        if parsed.collateral is not None:
+            return parsed, None
+        try:
+            return parsed, self.platform_of(parsed.quote)
+        except VerificationError as exc:
+            return parsed, exc
 
     def timed_verify(self, verifier: Verifier, quote: Quote, collateral: CollateralInput) -> Verdict:
         """Worker thread: verify at the service clock's now, observing the latency histogram."""
