@@ -109,3 +109,18 @@ def test_clocks() -> None:
     assert f.now() == datetime.fromtimestamp(1758093775, timezone.utc)
     first = f.monotonic()
     assert f.monotonic() >= first and f.now() == datetime.fromtimestamp(1758093775, timezone.utc)
+
+
+def test_listening_socket_says_tcp() -> None:
+    import socket
+
+    from tdxverify.server.runner import bind
+
+    # asyncio sets TCP_NODELAY on accepted connections only for sockets whose proto is TCP; without it
+    # each answer on a kept-alive connection waits for the client's delayed ACK (~40 ms).
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
