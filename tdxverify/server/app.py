@@ -141,6 +141,7 @@ class _Api:
                 verdict = exc.verdict
             if exc.code == "request_timeout":
                 status = 503
+                headers["Retry-After"] = "1"
             elif exc.code == "internal_error":
                 status = 500
             elif malformed:
