@@ -124,3 +124,21 @@ def test_listening_socket_says_tcp() -> None:
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def test_work_in_the_pool_is_time_limited() -> None:
+    import asyncio
+    import threading
+
+    from tdxverify.server import Service
+
+    svc = Service(ServiceConfig(request_timeout=0.05))
+    release = threading.Event()
+    try:
+        with pytest.raises(VerificationError) as info:
+            asyncio.run(svc.in_pool(release.wait, 10))
+        assert info.value.code == "request_timeout" and "--request-timeout" in info.value.message
+        assert asyncio.run(svc.in_pool(sum, [1, 2])) == 3
+    finally:
+        release.set()
+        svc.close()
