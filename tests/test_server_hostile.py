@@ -207,3 +207,15 @@ def test_any_body_gets_a_coded_answer(srv: BackgroundServer, body: bytes, conten
     assert r.status in (200, 400, 413), r.body[:300]
     doc = r.json()
     assert doc["ok"] is False and doc["error"]["code"] in ERROR_CODES
+
+
+def test_client_that_hangs_up_mid_body(srv: BackgroundServer) -> None:
+    before = srv.service.outcomes.value({"outcome": "rejected", "code": "input_invalid"})
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\nabc")
+    deadline = time.monotonic() + 10
+    while srv.service.outcomes.value({"outcome": "rejected", "code": "input_invalid"}) == before:
+        assert time.monotonic() < deadline, "the hang-up was not counted as a rejected request"
+        time.sleep(0.02)
+    assert srv.service.outcomes.value({"outcome": "error", "code": "internal_error"}) == 0
+    still_serving(srv)

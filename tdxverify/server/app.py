@@ -19,7 +19,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -80,6 +80,9 @@ async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
 
     try:
         await asyncio.wait_for(read(), timeout)
+    except ClientDisconnect:
+        # Nobody will read the answer; counted as a rejected request, not as a service error.
+        raise ServiceError("the client disconnected before sending the whole body") from None
     except asyncio.TimeoutError:
         raise ServiceError(
             f"the request body did not arrive within {timeout:g} s (--request-timeout)",
