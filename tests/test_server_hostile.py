@@ -219,3 +219,24 @@ def test_client_that_hangs_up_mid_body(srv: BackgroundServer) -> None:
         time.sleep(0.02)
     assert srv.service.outcomes.value({"outcome": "error", "code": "internal_error"}) == 0
     still_serving(srv)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    params=st.lists(
+        st.tuples(
+            st.sampled_from(["fmspc", "ca", "tee", "x", "FMSPC", ""]),
+            st.one_of(st.text(max_size=20), st.sampled_from(["20A06F000000", "platform", "sgx", "tdx"])),
+        ),
+        max_size=4,
+    )
+)
+def test_any_collateral_query_gets_a_coded_answer(srv: BackgroundServer, params: list[tuple[str, str]]) -> None:
+    import urllib.parse
+
+    query = urllib.parse.urlencode(params)
+    r = http(srv.url + "/v1/collateral?" + query)
+    assert r.status in (200, 400, 503), (query, r.body[:200])
+    if r.status != 200:
+        doc = r.json()
+        assert doc["ok"] is False and doc["error"]["code"] in ERROR_CODES
