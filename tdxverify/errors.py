@@ -27,6 +27,7 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
     {
         # input and parsing
         "input_invalid": "an argument (time, path, encoding, root CA) could not be used",
+        "input_too_large": "an input (quote, certification data, collateral, event log) exceeds its size limit",
         "quote_format": "the quote bytes are not a well-formed DCAP quote",
         "unsupported_quote_version": "quote version / TEE type combination not supported",
         "unsupported_attestation_key_type": "attestation key type is not ECDSA-P256",
@@ -74,9 +75,10 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "event_log_invalid": "the event log is malformed or does not replay to the quote's RTMRs",
         "event_log_mismatch": "the event log replays to an RTMR value that differs from the quote's",
         # resource limits
-        "input_too_large": "an input exceeds a documented size limit",
         # fetching collateral
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
+        # the verification service (tdxverify serve)
+        "request_timeout": "a request to the verification service exceeded a documented time limit",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }
