@@ -73,6 +73,8 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "event_log_invalid": "the event log is malformed or does not replay to the quote's RTMRs",
         # fetching collateral
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
+        # the NEAR contract simulation (tdxverify.near)
+        "near_execution_failed": "a simulated NEAR transaction, receipt or view call failed (tdxverify.near)",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }
