@@ -28,6 +28,7 @@ from tdxverify.near import (
     near,
     tgas,
 )
+from tdxverify.near.accounts import Transfer
 from tdxverify.near.deployment import Deployment, deploy_register_contract
 from tdxverify.near.register import DEFAULT_METHOD_NAMES
 from tdxverify.testing import Forge
@@ -205,12 +206,7 @@ def test_operator_key_can_do_exactly_what_it_is_for(near_ready: Deployment, near
         "operator.outlayer.near", "outlayer.near", "resolve_execution", {}, deposit=1, key=near_worker.key
     )
     fails(with_deposit, "DepositWithFunctionCall")
-    send = cli.sign_and_send(
-        "operator.outlayer.near",
-        "outlayer.near",
-        [__import__("tdxverify.near.accounts", fromlist=["Transfer"]).Transfer(1)],
-        key=near_worker.key,
-    )
+    send = cli.sign_and_send("operator.outlayer.near", "outlayer.near", [Transfer(1)], key=near_worker.key)
     fails(send, "RequiresFullAccess")
 
 
