@@ -55,7 +55,7 @@ def test_fixture_names_do_not_collide() -> None:
         for node in tree.body
         if isinstance(node, ast.FunctionDef) and any("fixture" in ast.unparse(d) for d in node.decorator_list)
     ]
-    assert len(fixtures) == 10
+    assert len(fixtures) == 9
     assert all(name.startswith("near_") for name in fixtures), fixtures
     # and no hooks: the plugin adds fixtures only, so it cannot change how other suites collect or run
     assert not [n for n in vars(plugin) if n.startswith("pytest_")]
