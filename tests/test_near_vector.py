@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from tdxverify.near import Chain, NearCli, PublicKey
 from tdxverify.near.deployment import Deployment, deploy_register_contract
@@ -80,3 +83,26 @@ def test_real_quote_for_another_key_is_refused() -> None:
         gas=300 * 10**12,
     )
     assert not out.ok and out.failure is not None and "Public key mismatch" in out.failure.message
+
+
+def test_monitoring_the_stored_collateral(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The guide's freshness check, done right: the view returns a string; `fromjson | .tcb_info | fromjson`."""
+    from tdxverify.cli import main
+
+    expected = json.loads((VECTOR / "expected.json").read_text())
+    text = (VECTOR / "collateral.json").read_text()
+    cli, d = _deployment_at(expected["now"])
+    d.update_collateral(text).raise_for_failure()
+    stored = d.view("get_collateral")
+    # `near view ... get_collateral | jq -r '.tcbInfo.issueDate'`: jq cannot index a string -> nothing useful
+    assert isinstance(stored, str)
+    # `... | jq -r 'fromjson | .tcb_info | fromjson | .issueDate'`
+    issue_date = json.loads(json.loads(stored)["tcb_info"])["issueDate"]
+    assert issue_date.startswith("20")
+    # `... | jq -r . > collateral.json && tdxverify collateral collateral.json`: exit 0 while fresh, 1 after
+    path = tmp_path / "collateral.json"
+    path.write_text(stored)
+    assert main(["collateral", str(path), "--now", str(cli.chain.now), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert main(["collateral", str(path), "--now", str(expected["collateral_valid_until"] + 86400)]) == 1
