@@ -77,3 +77,17 @@ class Counter(Contract):
 
 def some_key(seed: int) -> KeyPair:
     return KeyPair.from_seed(bytes([seed]) * 32)
+
+
+class WhoAmI(Contract):
+    """Reads the predecessor in a view: NEAR refuses (views have no signer)."""
+
+    code_size: ClassVar[int] = 100
+
+    @init
+    def new(self, env: Env, args: dict[str, Any]) -> None:
+        env.state = {}
+
+    @view
+    def caller(self, env: Env, args: dict[str, Any]) -> str:
+        return env.predecessor_account_id

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tdxverify import VerificationError
 from tdxverify.near import (
@@ -254,3 +256,39 @@ def test_raw_args_text_is_sent_byte_for_byte(cli: NearCli) -> None:
     fails(cli.call("alice.near", "counter.near", "increment", "{not json"), "ExecutionError", "Failed to deserialize")
     fails(cli.call("alice.near", "counter.near", "increment", "[1]"), "ExecutionError", "JSON object")
     assert cli.sign_and_send("alice.near", "counter.near", [FunctionCall("increment", b"", tgas(10))]).ok
+
+
+def test_views_have_no_signer(cli: NearCli) -> None:
+    from .near_contracts import WhoAmI
+
+    cli.create_account("who.near", initial_balance=near(1)).raise_for_failure()
+    cli.deploy("who.near", WhoAmI).raise_for_failure()
+    with pytest.raises(NearExecutionError) as err:
+        cli.view("who.near", "caller")
+    assert err.value.failure.kind == "ProhibitedInView" and "no signer" in err.value.failure.message
+    out = cli.call("alice.near", "who.near", "caller", {})
+    assert out.ok and out.value == "alice.near"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["alice.near", "bob.near", "carol.near"]), st.integers(0, 3), st.integers(0, 10**25)),
+        max_size=12,
+    )
+)
+def test_balances_are_conserved(transfers: list[tuple[str, int, int]]) -> None:
+    """Whatever succeeds or fails, every yoctoNEAR is in some account or burnt as gas."""
+    c = NearCli(Chain())
+    names = ["alice.near", "bob.near", "carol.near"]
+    for n in names:
+        c.create_account(n, initial_balance=near(20)).raise_for_failure()
+    total = sum(a.amount for a in c.chain.accounts.values())
+    burnt = 0
+    for sender, to, amount in transfers:
+        receiver = [*names, "nobody.near"][to]
+        out = c.send(sender, receiver, amount)
+        burnt += out.tokens_burnt
+        if out.failure is not None and out.failure.stage == "transaction":
+            assert out.tokens_burnt == 0
+    assert sum(a.amount for a in c.chain.accounts.values()) + burnt == total

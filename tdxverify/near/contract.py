@@ -117,9 +117,11 @@ class Env:
     """The context and host functions of one contract call."""
 
     current_account_id: str
-    predecessor_account_id: str
-    signer_account_id: str
-    signer_account_pk: PublicKey | None
+    caller: str
+    """The predecessor (read it as :attr:`predecessor_account_id`)."""
+    signer: str
+    """The signer (read it as :attr:`signer_account_id`)."""
+    signer_pk: PublicKey | None
     attached_deposit: int
     prepaid_gas: int
     block_height: int
@@ -136,6 +138,28 @@ class Env:
     """Burnt gas plus gas prepaid to the receipts this call creates."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Runtime-provided services (the register contract reads its quote ``root_ca`` here)."""
+
+    def _no_view(self, what: str) -> None:
+        if self.is_view:
+            raise HostError("ProhibitedInView", f"{what} is not available in a view call (views have no signer)")
+
+    @property
+    def predecessor_account_id(self) -> str:
+        """``env::predecessor_account_id()``: who sent this receipt (prohibited in views)."""
+        self._no_view("predecessor_account_id")
+        return self.caller
+
+    @property
+    def signer_account_id(self) -> str:
+        """``env::signer_account_id()``: who signed the transaction (prohibited in views)."""
+        self._no_view("signer_account_id")
+        return self.signer
+
+    @property
+    def signer_account_pk(self) -> PublicKey | None:
+        """``env::signer_account_pk()``: the key that signed the transaction (prohibited in views)."""
+        self._no_view("signer_account_pk")
+        return self.signer_pk
 
     @property
     def block_timestamp_seconds(self) -> int:

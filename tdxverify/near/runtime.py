@@ -147,6 +147,8 @@ class Chain:
         self.gas_price = gas_price
         self.extra: dict[str, Any] = dict(extra or {})
         self._receipt_counter = 0
+        self.view_gas_limit = 10**15
+        """Gas a view call may burn (``max_gas_burnt_view``)."""
 
     # ------------------------------------------------------------------ time
 
@@ -235,7 +237,7 @@ class Chain:
         """``near view``: run ``method`` read-only; no signer, no state change; failures raise."""
         acc = self._account(contract_id)
         raw = json.dumps(args or {}).encode()
-        env = self._env(acc, predecessor=contract_id, signer=contract_id, signer_pk=None, deposit=0, gas=10**15)
+        env = self._env(acc, predecessor="", signer="", signer_pk=None, deposit=0, gas=self.view_gas_limit)
         env.is_view = True
         try:
             value = self._run_method(acc, env, method, raw, view=True)
@@ -477,9 +479,9 @@ class Chain:
     ) -> Env:
         return Env(
             current_account_id=acc.account_id,
-            predecessor_account_id=predecessor,
-            signer_account_id=signer,
-            signer_account_pk=signer_pk,
+            caller=predecessor,
+            signer=signer,
+            signer_pk=signer_pk,
             attached_deposit=deposit,
             prepaid_gas=gas,
             block_height=self.block_height,
