@@ -500,27 +500,49 @@ def test_tcb_status_must_be_exactly_up_to_date_without_advisories(
 
 
 def test_gas_account_runs_dry_then_topped_up(near_cli: NearCli, near_forge: Forge) -> None:
-    d = deploy_register_contract(near_cli, registrar_balance=near("0.02"))
+    d = deploy_register_contract(near_cli, registrar_balance=near("0.05"))
     m = Measurements()
     d.update_collateral(near_forge.collateral()).raise_for_failure()
     d.approve_measurements(m).raise_for_failure()
+    # each registration burns ~0.0154 NEAR, but 300 Tgas x 1e8 = 0.03 NEAR (+ fees) must be reserved up front
+    assert d.worker(near_forge, m).register().registered
+    assert d.worker(near_forge, m).register().registered
+    dry = near_cli.view_account(d.registrar_id).amount
+    assert dry < near("0.031")
     worker = d.worker(near_forge, m, max_attempts=4)
-    balance = near_cli.view_account(d.registrar_id).amount
 
     def top_up(attempt: int, out: TransactionOutcome) -> None:
-        # the guide's "Out of gas": 300 Tgas x 1e8 yocto/gas = 0.03 NEAR must be reserved up front
+        # the guide's "Out of gas": refused before execution
         fails(out, "NotEnoughBalance", "worker1.outlayer.near", "top up")
         assert out.failure is not None and out.failure.stage == "transaction"
-        assert near_cli.view_account(d.registrar_id).amount == balance  # refused: nothing charged
+        assert near_cli.view_account(d.registrar_id).amount == dry  # refused: nothing charged
         if attempt == 2:
             near_cli.send("outlayer.near", d.registrar_id, "5").raise_for_failure()  # near send ... 5
 
     result = worker.register(on_failure=top_up)
     assert result.registered and result.attempts == 3
     # charged only for the gas burnt (prepaid 300 Tgas reserved, unused refunded)
-    spent = balance + near(5) - near_cli.view_account(d.registrar_id).amount
+    spent = dry + near(5) - near_cli.view_account(d.registrar_id).amount
     last = result.last
     assert last is not None and spent == last.tokens_burnt
+
+
+def test_worker_waits_for_approval(near_deployment: Deployment, near_forge: Forge) -> None:
+    d = near_deployment
+    m = Measurements()
+    d.update_collateral(near_forge.collateral()).raise_for_failure()
+    worker = d.worker(near_forge, m, retry_interval=60, max_attempts=10)
+    t0 = d.cli.chain.now
+
+    def owner_approves_late(poll: int) -> None:
+        if poll == 3:
+            d.approve_measurements(m).raise_for_failure()
+
+    result = worker.register(wait_for_approval=True, on_wait=owner_approves_late)
+    assert result.registered and result.waits == 3 and result.attempts == 1
+    assert d.cli.chain.now >= t0 + 3 * 60
+    never = d.worker(near_forge, NEW_IMAGE, max_attempts=2).register(wait_for_approval=True)
+    assert not never.registered and never.waits == 2 and never.outcomes == ()
 
 
 def test_register_with_default_cli_gas_exceeds_prepaid_gas(
@@ -610,6 +632,39 @@ def test_guide_layout_add_key_fails_actor_no_permission(near_guide_deployment: D
     fails(out, "ActorNoPermission", "register.outlayer.near", "operator.outlayer.near", "AddKey")
     assert out.receipts[1].receiver_id == "operator.outlayer.near"
     assert d.operator_keys() == keys_before
+
+
+def test_guide_init_without_gas_account(near_cli: NearCli, near_forge: Forge) -> None:
+    """`new {owner_id, operator_account_id}` exactly as the guide writes it: the operator account registers."""
+    from tdxverify.near import RegisterContract
+
+    for account, amount in (("outlayer.near", 100), ("operator.outlayer.near", 10), ("register.outlayer.near", 10)):
+        near_cli.create_account(account, initial_balance=near(amount)).raise_for_failure()
+    init = {"owner_id": "outlayer.near", "operator_account_id": "operator.outlayer.near"}
+    near_cli.deploy("register.outlayer.near", RegisterContract, init_args=init).raise_for_failure()
+    assert near_cli.view("register.outlayer.near", "get_operator_account") == "operator.outlayer.near"
+    assert near_cli.view("register.outlayer.near", "get_init_worker_account") == "operator.outlayer.near"
+    m = Measurements()
+    near_cli.call(
+        "outlayer.near",
+        "register.outlayer.near",
+        "update_collateral",
+        {"collateral": near_forge.collateral()},
+        gas=tgas(300),
+    ).raise_for_failure()
+    near_cli.call(
+        "outlayer.near", "register.outlayer.near", "add_approved_rtmr3", {"rtmr3": m.rtmr3.hex()}
+    ).raise_for_failure()
+    worker = SimulatedWorker(
+        near_cli,
+        near_forge,
+        signer_id="operator.outlayer.near",
+        contract_id="register.outlayer.near",
+        key_account_id="operator.outlayer.near",
+        measurements=m,
+        max_attempts=1,
+    )
+    fails(worker.attempt(), "ActorNoPermission", "operator.outlayer.near")
 
 
 def test_workable_layout_contract_on_operator_account(near_deployment: Deployment, near_forge: Forge) -> None:

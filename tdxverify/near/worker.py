@@ -17,7 +17,7 @@ from typing import Any
 from ..testing import Forge
 from .facade import NearCli
 from .keys import KeyPair, PublicKey
-from .outcome import TransactionOutcome
+from .outcome import NearExecutionError, TransactionOutcome
 from .register import DEFAULT_METHOD_NAMES, DEFAULT_RECEIVER
 from .units import TGAS
 
@@ -59,6 +59,8 @@ class RegistrationResult:
     already_registered: bool
     attempts: int
     outcomes: tuple[TransactionOutcome, ...] = field(default=())
+    waits: int = 0
+    """Polls that found the measurements not approved yet (no transaction sent), with ``wait_for_approval``."""
 
     @property
     def last(self) -> TransactionOutcome | None:
@@ -131,6 +133,20 @@ class SimulatedWorker:
         """Whether the key is already an access key of the key account."""
         return self.cli.chain.access_key(self.key_account_id, self.public_key) is not None
 
+    def measurements_approved(self) -> bool:
+        """Whether the contract approves this image: its full set (``is_measurements_approved``) or its RTMR3."""
+        contract = self.contract_id
+        m = self.measurements
+        try:
+            if self.cli.view(contract, "is_measurements_approved", {"measurements": m.to_contract()}) is True:
+                return True
+        except NearExecutionError:
+            pass
+        try:
+            return m.rtmr3.hex() in self.cli.view(contract, "get_approved_rtmr3")
+        except NearExecutionError:
+            return False
+
     def attempt(self, quote: bytes | None = None) -> TransactionOutcome:
         """One ``register_worker_key`` call (300 Tgas, no deposit) with a fresh quote or ``quote``."""
         raw = quote if quote is not None else self.quote()
@@ -142,27 +158,42 @@ class SimulatedWorker:
         *,
         max_attempts: int | None = None,
         on_failure: Callable[[int, TransactionOutcome], None] | None = None,
+        wait_for_approval: bool = False,
+        on_wait: Callable[[int], None] | None = None,
     ) -> RegistrationResult:
         """Register, retrying every ``retry_interval`` simulated seconds up to ``max_attempts``.
 
         Returns at once if the key is already on the key account.
         ``on_failure(attempt, outcome)`` runs after each failed attempt, before
         the wait (a test refreshes collateral there, as an operator would).
+        With ``wait_for_approval`` the worker first polls the contract's views
+        every ``retry_interval`` until its measurements are approved (up to
+        ``max_attempts`` polls, ``on_wait(poll)`` after each), sending nothing
+        meanwhile — as the deployed worker does.
         """
         if self.is_registered():
             return RegistrationResult(True, True, 0)
         limit = max_attempts if max_attempts is not None else self.max_attempts
+        waits = 0
+        if wait_for_approval:
+            while not self.measurements_approved():
+                waits += 1
+                if on_wait is not None:
+                    on_wait(waits)
+                if waits >= limit:
+                    return RegistrationResult(False, False, 0, (), waits)
+                self.cli.chain.advance(self.retry_interval)
         outcomes: list[TransactionOutcome] = []
         for n in range(1, limit + 1):
             out = self.attempt()
             outcomes.append(out)
             if out.ok and self.is_registered():
-                return RegistrationResult(True, False, n, tuple(outcomes))
+                return RegistrationResult(True, False, n, tuple(outcomes), waits)
             if on_failure is not None:
                 on_failure(n, out)
             if n < limit:
                 self.cli.chain.advance(self.retry_interval)
-        return RegistrationResult(self.is_registered(), False, limit, tuple(outcomes))
+        return RegistrationResult(self.is_registered(), False, limit, tuple(outcomes), waits)
 
     def call_as_operator(
         self,
