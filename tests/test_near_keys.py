@@ -83,3 +83,18 @@ def test_key_pair_signs_and_verifies() -> None:
     assert KeyPair.generate().public_key != pair.public_key
     with pytest.raises(VerificationError, match="32 bytes"):
         KeyPair.from_seed(b"\x00" * 31)
+
+
+def test_near_secret_round_trip_and_damage() -> None:
+    pair = KeyPair.from_seed(b"\x04" * 32)
+    secret = pair.to_near_secret()
+    assert secret.startswith("ed25519:") and len(b58decode(secret[8:])) == 64
+    assert KeyPair.from_near_secret(secret) == pair
+    assert KeyPair.from_near_secret("ed25519:" + b58encode(pair.seed)) == pair
+    other = KeyPair.from_seed(b"\x05" * 32).public_key.data
+    with pytest.raises(VerificationError, match="does not belong"):
+        KeyPair.from_near_secret("ed25519:" + b58encode(pair.seed + other))
+    with pytest.raises(VerificationError, match="not 64"):
+        KeyPair.from_near_secret("ed25519:" + b58encode(b"\x01" * 40))
+    with pytest.raises(VerificationError, match="ed25519:<base58>"):
+        KeyPair.from_near_secret(b58encode(pair.seed))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -704,3 +705,17 @@ def test_public_key_string_round_trip(near_worker: SimulatedWorker) -> None:
     text = str(near_worker.public_key)
     assert text.startswith("ed25519:") and PublicKey.parse(text) == near_worker.public_key
     assert near_worker.report_data == near_worker.public_key.data + bytes(32)
+
+
+def test_worker_key_file_survives_restart(near_ready: Deployment, near_forge: Forge, tmp_path: Path) -> None:
+    key_file = tmp_path / "worker-key.json"
+    first = near_ready.worker(near_forge, Measurements(), key_file=key_file)
+    assert key_file.exists()
+    creds = json.loads(key_file.read_text())
+    assert creds["public_key"] == str(first.public_key) and creds["account_id"] == "operator.outlayer.near"
+    assert first.register().registered
+    restarted = near_ready.worker(near_forge, Measurements(), key_file=key_file)
+    assert restarted.public_key == first.public_key
+    again = restarted.register()
+    assert again.already_registered and again.attempts == 0
+    assert near_ready.cli.view_access_key("operator.outlayer.near", first.public_key) is not None

@@ -206,6 +206,10 @@ class NearCli:
         """``near state ACCOUNT``."""
         return self.chain.view_account(account_id)
 
+    def view_access_key(self, account_id: str, public_key: PublicKey) -> AccessKeyView | None:
+        """``near view-access-key ACCOUNT KEY`` (``None`` if absent)."""
+        return self.chain.access_key(account_id, public_key)
+
     def view_access_keys(self, account_id: str) -> list[AccessKeyView]:
         """``near list-keys ACCOUNT``."""
         return self.chain.view_access_keys(account_id)

@@ -101,6 +101,34 @@ class KeyPair:
         raw = self._private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return PublicKey(raw)
 
+    def to_near_secret(self) -> str:
+        """The private key as NEAR credential files write it: ``ed25519:<base58 of seed || public key>``."""
+        return "ed25519:" + b58encode(self.seed + self.public_key.data)
+
+    @classmethod
+    def from_near_secret(cls, text: str) -> KeyPair:
+        """Parse ``ed25519:<base58>`` of a 64-byte (seed || public key) or 32-byte seed secret key."""
+        curve, sep, body = text.partition(":")
+        if not sep or curve != "ed25519":
+            raise VerificationError(
+                "a NEAR secret key looks like 'ed25519:<base58>'", code="input_invalid", step="near_key"
+            )
+        raw = b58decode(body)
+        if len(raw) not in (32, 64):
+            raise VerificationError(
+                f"ed25519 secret key decodes to {len(raw)} bytes, not 64 (seed || public key) or 32",
+                code="input_invalid",
+                step="near_key",
+            )
+        pair = cls(raw[:32])
+        if len(raw) == 64 and raw[32:] != pair.public_key.data:
+            raise VerificationError(
+                "ed25519 secret key: its public half does not belong to its seed (damaged key file)",
+                code="input_invalid",
+                step="near_key",
+            )
+        return pair
+
     def sign(self, message: bytes) -> bytes:
         """The 64-byte ed25519 signature of ``message``."""
         return self._private.sign(message)

@@ -32,6 +32,7 @@ from .accounts import (
     Transfer,
     action_deposit,
     action_name,
+    borsh_size,
     is_valid_account_id,
 )
 from .contract import ContractPanic, Env, GasExceeded, HostError, Promise
@@ -692,8 +693,8 @@ class Chain:
         else:
             if acc.state is None:
                 env.panic("The contract is not initialized: call `new` first")
-            encoded = json.dumps(acc.state).encode()
-            env.burn(g.storage_read_base + g.storage_read_key_byte * 5 + g.storage_read_value_byte * len(encoded))
+            size = borsh_size(acc.state)
+            env.burn(g.storage_read_base + g.storage_read_key_byte * 5 + g.storage_read_value_byte * size)
             env.state = copy.deepcopy(acc.state)
         if view and spec.kind == "init":
             raise HostError("ProhibitedInView", f"{method} is an initializer and cannot run in a view call")
@@ -704,8 +705,11 @@ class Chain:
                 raise HostError(
                     "ProhibitedInView", f"{method} writes state (storage_write is not allowed in a view call)"
                 )
-            encoded = json.dumps(env.state).encode()
-            env.burn(g.storage_write_base + g.storage_write_key_byte * 5 + g.storage_write_value_byte * len(encoded))
+            try:
+                size = borsh_size(env.state)
+            except TypeError as exc:
+                env.panic(f"cannot serialize contract state: {exc}")
+            env.burn(g.storage_write_base + g.storage_write_key_byte * 5 + g.storage_write_value_byte * size)
             acc.state = env.state
         return value
 

@@ -10,8 +10,10 @@ it first checks whether its key is already on the key account; it calls
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..testing import Forge
@@ -68,6 +70,17 @@ class RegistrationResult:
         return self.outcomes[-1] if self.outcomes else None
 
 
+def _load_or_create_key(path: Path, *, self_account: str) -> KeyPair:
+    """The worker's key from ``path`` (NEAR credentials JSON), made and written there on first start."""
+    if path.exists():
+        data = json.loads(path.read_text())
+        return KeyPair.from_near_secret(str(data["private_key"]))
+    pair = KeyPair.generate()
+    body = {"account_id": self_account, "public_key": str(pair.public_key), "private_key": pair.to_near_secret()}
+    path.write_text(json.dumps(body, indent=2) + "\n")
+    return pair
+
+
 class SimulatedWorker:
     """One worker VM.
 
@@ -76,7 +89,8 @@ class SimulatedWorker:
     ``register_worker_key`` (the contract's ``init_worker_account``);
     ``contract_id``: where the register contract is; ``key_account_id``:
     where the key is added (default: ``contract_id``); ``measurements``: the
-    image; ``quote_overrides``: extra forge fields (``td_attributes`` for a
+    image; ``key`` or ``key_file`` (NEAR credentials JSON, created on the
+    first start and reused after a restart); ``quote_overrides``: extra forge fields (``td_attributes`` for a
     debug TD ...). ``quote_factory`` replaces the forge entirely (e.g. a
     real quote from a vector).
     """
@@ -95,9 +109,12 @@ class SimulatedWorker:
         max_attempts: int = 10,
         quote_overrides: dict[str, Any] | None = None,
         quote_factory: Callable[[PublicKey], bytes] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if forge is None and quote_factory is None:
             raise ValueError("give a forge or a quote_factory")
+        if key is None and key_file is not None:
+            key = _load_or_create_key(Path(key_file), self_account=key_account_id or contract_id)
         self.cli = cli
         self.forge = forge
         self.signer_id = signer_id
