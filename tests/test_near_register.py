@@ -461,7 +461,16 @@ def test_bad_quote_hex_and_bad_key(near_ready: Deployment, near_worker: Simulate
     out = d.cli.call(
         d.registrar_id, d.contract_id, "register_worker_key", {**base, "tdx_quote_hex": "zz"}, gas=tgas(300)
     )
-    fails(out, "ExecutionError", "Invalid quote hex encoding")
+    fails(out, "ExecutionError", "Invalid quote hex encoding", "invalid character 'z' at index 0")
+    for text, why in ((near_worker.quote().hex()[:-1], "odd number"), ("0x" + near_worker.quote().hex(), "'x'")):
+        args = {**base, "tdx_quote_hex": text}
+        out = d.cli.call(d.registrar_id, d.contract_id, "register_worker_key", args, gas=tgas(300))
+        fails(out, "ExecutionError", "Invalid quote hex encoding", why)
+    spaced = " ".join(near_worker.quote().hex()[i : i + 2] for i in range(0, 20, 2))
+    out = d.cli.call(
+        d.registrar_id, d.contract_id, "register_worker_key", {**base, "tdx_quote_hex": spaced}, gas=tgas(300)
+    )
+    fails(out, "ExecutionError", "Invalid quote hex encoding", "' '")
     out = d.cli.call(
         d.registrar_id, d.contract_id, "register_worker_key", {**base, "tdx_quote_hex": "00" * 50}, gas=tgas(300)
     )

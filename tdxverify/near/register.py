@@ -320,10 +320,13 @@ class RegisterContract(Contract):
         env.require(
             bool(slots), "No quote collateral cached: no collateral stored, the owner must call update_collateral"
         )
-        try:
-            quote_bytes = bytes.fromhex(quote_hex)
-        except ValueError as exc:
-            env.panic(f"Invalid quote hex encoding: {exc}")
+        # hex::decode: an even number of hex digits, nothing else (no 0x, no whitespace)
+        bad = next((i for i, c in enumerate(quote_hex) if c not in "0123456789abcdefABCDEF"), None)
+        if bad is not None:
+            env.panic(f"Invalid quote hex encoding: invalid character {quote_hex[bad]!r} at index {bad}")
+        if len(quote_hex) % 2:
+            env.panic("Invalid quote hex encoding: odd number of digits")
+        quote_bytes = bytes.fromhex(quote_hex)
         try:
             quote = tdxverify.parse_quote(quote_bytes)
         except VerificationError as exc:
