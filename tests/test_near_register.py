@@ -728,3 +728,39 @@ def test_worker_key_file_survives_restart(near_ready: Deployment, near_forge: Fo
     again = restarted.register()
     assert again.already_registered and again.attempts == 0
     assert near_ready.cli.view_access_key("operator.outlayer.near", first.public_key) is not None
+
+
+def test_configured_receiver_and_methods(near_cli: NearCli, near_forge: Forge) -> None:
+    from tdxverify.near import RegisterContract
+
+    for account, amount in (("outlayer.near", 100), ("operator.outlayer.near", 10), ("worker1.outlayer.near", 5)):
+        near_cli.create_account(account, initial_balance=near(amount)).raise_for_failure()
+    init = {
+        "owner_id": "outlayer.near",
+        "init_worker_account": "worker1.outlayer.near",
+        "outlayer_contract_id": "jobs.outlayer.near",
+        "method_names": ["resolve_execution"],
+    }
+    deployed = near_cli.deploy("operator.outlayer.near", RegisterContract, init_args=init).raise_for_failure()
+    bad = dict(init, method_names=[])
+    near_cli.create_account("other.outlayer.near", master_account="outlayer.near", initial_balance=near(10))
+    fails(near_cli.deploy("other.outlayer.near", RegisterContract, init_args=bad), "ExecutionError", "method_names")
+    m = Measurements()
+    d = Deployment(
+        near_cli,
+        "workable",
+        "operator.outlayer.near",
+        "outlayer.near",
+        "operator.outlayer.near",
+        "worker1.outlayer.near",
+        "jobs.outlayer.near",
+        deployed,
+    )
+    d.update_collateral(near_forge.collateral()).raise_for_failure()
+    d.approve_measurements(m).raise_for_failure()
+    worker = d.worker(near_forge, m)
+    assert worker.register().registered
+    key = near_cli.view_access_key("operator.outlayer.near", worker.public_key)
+    assert key is not None and isinstance(key.permission, FunctionCallPermission)
+    assert key.permission.receiver_id == "jobs.outlayer.near"
+    assert key.permission.method_names == ("resolve_execution",)

@@ -116,7 +116,8 @@ class RegisterContract(Contract):
     @init
     def new(self, env: Env, args: dict[str, Any]) -> None:
         """Guide: ``{owner_id, operator_account_id[, init_worker_account]}``; deployed:
-        ``{owner_id, init_worker_account, outlayer_contract_id}``."""
+        ``{owner_id, init_worker_account, outlayer_contract_id}``. Both accept ``method_names``
+        (a simulation extension; default: the deployed contract's four methods)."""
         owner = _account_arg(env, args, "owner_id")
         if "operator_account_id" in args:
             operator = _account_arg(env, args, "operator_account_id")
@@ -128,12 +129,15 @@ class RegisterContract(Contract):
         receiver = (
             _account_arg(env, args, "outlayer_contract_id") if "outlayer_contract_id" in args else DEFAULT_RECEIVER
         )
+        methods = args.get("method_names", list(DEFAULT_METHOD_NAMES))
+        if not isinstance(methods, list) or not methods or not all(isinstance(m, str) and m for m in methods):
+            env.panic("Failed to deserialize input from JSON: `method_names` must be a non-empty list of method names")
         env.state = {
             "owner_id": owner,
             "init_worker_account": registrar,
             "operator_account_id": key_account,
             "outlayer_contract_id": receiver,
-            "method_names": list(DEFAULT_METHOD_NAMES),
+            "method_names": list(methods),
             "approved_measurements": [],
             "approved_rtmr3": [],
             "collaterals": [],
