@@ -211,21 +211,31 @@ def test_operator_key_can_do_exactly_what_it_is_for(near_ready: Deployment, near
     fails(send, "RequiresFullAccess")
 
 
-def test_worker_allowance_runs_out(near_ready: Deployment, near_worker: SimulatedWorker) -> None:
+def test_worker_allowance_is_spent_by_burnt_gas_and_runs_out(
+    near_ready: Deployment, near_worker: SimulatedWorker
+) -> None:
     d = near_ready
     assert near_worker.register().registered
     d.cli.deploy("outlayer.near", Recorder).raise_for_failure()
-    # each call reserves 300 Tgas x 1e8 = 0.03 NEAR (+ fees) of the 10 NEAR allowance, refunds go to the balance
-    n = 0
-    while True:
-        out = near_worker.call_as_operator("resolve_execution", gas=tgas(300))
-        if not out.ok:
-            break
-        n += 1
-        assert n < 400
-    fails(out, "NotEnoughAllowance", "allowance")
-    assert out.failure is not None and out.failure.stage == "transaction"
-    assert 300 < n < 340
+
+    def allowance() -> int:
+        key = d.cli.view_access_key("operator.outlayer.near", near_worker.public_key)
+        assert key is not None and isinstance(key.permission, FunctionCallPermission)
+        assert key.permission.allowance is not None
+        return key.permission.allowance
+
+    # each call reserves 300 Tgas x 1e8 = 0.03 NEAR (+ fees) of the allowance; the unused gas comes back
+    before = allowance()
+    out = near_worker.call_as_operator("resolve_execution", gas=tgas(300))
+    assert out.ok and allowance() == before - out.tokens_burnt
+    # a key whose allowance no longer covers the reservation is refused before execution
+    chain = d.cli.chain
+    key = chain.accounts["operator.outlayer.near"].keys[near_worker.public_key]
+    assert isinstance(key.permission, FunctionCallPermission)
+    low = FunctionCallPermission(key.permission.receiver_id, key.permission.method_names, near("0.02"))
+    chain.accounts["operator.outlayer.near"].keys[near_worker.public_key] = type(key)(key.nonce, low)
+    fails(near_worker.call_as_operator("resolve_execution", gas=tgas(300)), "NotEnoughAllowance", "allowance")
+    assert near_worker.call_as_operator("resolve_execution", gas=tgas(100)).ok  # 0.01 NEAR reservation fits
 
 
 def test_worker_checks_its_key_first(near_ready: Deployment, near_worker: SimulatedWorker) -> None:
@@ -601,14 +611,10 @@ def test_contract_account_short_of_storage_for_the_new_key(
     d = near_ready
     cli, chain = d.cli, d.cli.chain
     acc = cli.view_account(d.contract_id)
-    g = chain.gas_model
-    transfer_cost = (
-        2 * g.action_receipt_creation.send_sir + g.transfer.send_sir + g.transfer.execution
-    ) * chain.gas_price
     margin = 10**21  # 100 bytes of storage: less than one access key needs
-    cli.send(
-        d.contract_id, "outlayer.near", acc.amount - acc.storage_staked - transfer_cost - margin
-    ).raise_for_failure()
+    amount = acc.amount - acc.storage_staked - margin
+    cost = chain.reserved_cost(d.contract_id, "outlayer.near", (Transfer(amount),)) - amount
+    cli.send(d.contract_id, "outlayer.near", amount - cost).raise_for_failure()
     assert cli.view_account(d.contract_id).amount - cli.view_account(d.contract_id).storage_staked == margin
     out = near_worker.attempt()
     # verification passed and the call succeeded; the AddKey receipt cannot pay for the key's storage

@@ -19,7 +19,7 @@ from tdxverify.near import (
     near,
     tgas,
 )
-from tdxverify.near.accounts import AccessKey, FullAccess, FunctionCall, Transfer, borsh_size
+from tdxverify.near.accounts import AccessKey, FullAccess, FunctionCall, FunctionCallPermission, Transfer, borsh_size
 from tdxverify.near.transaction import Transaction
 
 from .near_contracts import Counter, some_key
@@ -150,12 +150,31 @@ def test_function_call_keys(cli: NearCli) -> None:
     fails(cli.call("alice.near", "alice.near", "increment", {}, key=k), "ReceiverMismatch")
     fails(cli.call("alice.near", "counter.near", "increment", {}, key=k, deposit=1), "DepositWithFunctionCall")
     fails(cli.sign_and_send("alice.near", "counter.near", [Transfer(1)], key=k), "RequiresFullAccess")
-    # the allowance is spent by the full reservation (refunds go to the balance, not back to the allowance)
+    # a transaction reserves its full cost from the allowance; the gas refund restores the unused part
     fails(cli.call("alice.near", "counter.near", "increment", {}, key=k, gas=tgas(300)), "NotEnoughAllowance")
+
+    def allowance() -> int:
+        view = cli.view_access_key("alice.near", k.public_key)
+        assert view is not None and isinstance(view.permission, FunctionCallPermission)
+        assert view.permission.allowance is not None
+        return view.permission.allowance
+
+    spent = near("0.01") - allowance()
+    assert spent == ok.tokens_burnt
     n = 1
-    while cli.call("alice.near", "counter.near", "increment", {}, key=k).ok:
+    while True:
+        before = allowance()
+        out = cli.call("alice.near", "counter.near", "increment", {}, key=k)
+        if not out.ok:
+            break
+        assert allowance() == before - out.tokens_burnt
         n += 1
-    assert n == 3  # 0.01 NEAR allowance / ~0.0034 NEAR per 30 Tgas call
+    fails(out, "NotEnoughAllowance")
+    call = FunctionCall("increment", b"{}", tgas(30))
+    reserve = cli.chain.reserved_cost("alice.near", "counter.near", (call,))
+    assert tgas(30) * GAS_PRICE < reserve < tgas(32) * GAS_PRICE
+    assert allowance() == before < reserve  # refused, nothing taken: what is left cannot cover the reservation
+    assert 20 < n < 60
     with pytest.raises(VerificationError, match="import_key"):
         cli.call("alice.near", "counter.near", "increment", {}, key=some_key(6).public_key)
 

@@ -297,6 +297,15 @@ class Chain:
             return g.delete_key.send(sir), g.delete_key.execution
         raise TypeError(f"not an action: {a!r}")
 
+    def reserved_cost(self, signer_id: str, receiver_id: str, actions: tuple[Action, ...]) -> int:
+        """yoctoNEAR a transaction reserves up front: (send + exec fees + attached gas) x gas price + deposits.
+
+        The signer's balance (and a FunctionCall key's allowance) must cover it,
+        else ``NotEnoughBalance`` / ``NotEnoughAllowance``.
+        """
+        send_gas, exec_gas = self._tx_fees(signer_id, receiver_id, actions)
+        return (send_gas + exec_gas) * self.gas_price + sum(action_deposit(a) for a in actions)
+
     def _lack_balance(self, acc: Account, stage: str = "receipt") -> Failure:
         need = acc.storage_usage * STORAGE_PRICE_PER_BYTE
         return _fail(
@@ -358,8 +367,7 @@ class Chain:
         signer = self.accounts[tx.signer_id]
         key = signer.keys[tx.public_key]
         send_gas, exec_gas = self._tx_fees(tx.signer_id, tx.receiver_id, tx.actions)
-        deposit = sum(action_deposit(a) for a in tx.actions)
-        total = (send_gas + exec_gas) * self.gas_price + deposit
+        total = self.reserved_cost(tx.signer_id, tx.receiver_id, tx.actions)
         if total > signer.amount:
             return refused(
                 _fail(
@@ -544,8 +552,8 @@ class Chain:
                 self.accounts[r.predecessor_id].amount += deposit
             used = burnt
         refund = max(0, r.prepaid_exec - used)
-        if refund and r.signer_id in self.accounts:
-            self.accounts[r.signer_id].amount += refund * self.gas_price
+        if refund:
+            self._refund_gas(r, refund * self.gas_price)
         outcome = ReceiptOutcome(
             r.receipt_id,
             r.predecessor_id,
@@ -559,6 +567,20 @@ class Chain:
             tokens_burnt=burnt * self.gas_price,
         )
         return _ReceiptResult(outcome, returned, spawned)
+
+    def _refund_gas(self, r: _Receipt, amount: int) -> None:
+        """Unused gas goes back to the signer, and to the allowance of the key that signed (nearcore #2742)."""
+        signer = self.accounts.get(r.signer_id)
+        if signer is None:
+            return
+        signer.amount += amount
+        pk = r.signer_pk
+        key = signer.keys.get(pk) if pk is not None else None
+        if pk is not None and key is not None and isinstance(key.permission, FunctionCallPermission):
+            perm = key.permission
+            if perm.allowance is not None:
+                restored = FunctionCallPermission(perm.receiver_id, perm.method_names, perm.allowance + amount)
+                signer.keys[pk] = AccessKey(key.nonce, restored)
 
     def _promise_receipt(self, parent: _Receipt, p: Promise) -> _Receipt:
         sir = parent.receiver_id == p.receiver_id
