@@ -79,6 +79,8 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
         # the verification service (tdxverify serve)
         "request_timeout": "a request to the verification service exceeded a documented time limit",
+        # the NEAR contract simulation (tdxverify.near)
+        "near_execution_failed": "a simulated NEAR transaction, receipt or view call failed (tdxverify.near)",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }
