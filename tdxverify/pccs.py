@@ -23,12 +23,14 @@ Standard library only (``urllib``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import secrets
 import socket
 import ssl
-import tempfile
+import stat
 import time
 import urllib.error
 import urllib.parse
@@ -57,6 +59,7 @@ __all__ = [
     "INTEL_ROOT_CA_CRL_URL",
     "CollateralRequest",
     "CollateralUrls",
+    "OutputFormat",
     "collateral_document",
     "collateral_request",
     "fetch_collateral",
@@ -565,50 +568,90 @@ def _check_kind(c: Collateral, request: CollateralRequest, urls: CollateralUrls)
 # --------------------------------------------------------------------------- writing
 
 
-def collateral_document(collateral: Collateral, *, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+OutputFormat = Literal["dcap-qvl", "pcs-bundle"]
+
+
+def collateral_document(
+    collateral: Collateral, *, source: Mapping[str, Any] | None = None, format: OutputFormat | None = None
+) -> dict[str, Any]:
     """``collateral`` as the JSON object :func:`load_collateral` reads back to an equal :class:`Collateral`.
 
-    A PCS bundle keeps the response bodies as served; other collateral is
-    written in dcap-qvl's format (the signed text unchanged). ``source``
-    (e.g. where it was fetched from) is stored under ``"source"``, which loading ignores.
+    ``format="dcap-qvl"``: dcap-qvl's ``QuoteCollateralV3`` JSON (the signed
+    text unchanged; what a NEAR contract's ``update_collateral`` stores), with
+    exactly dcap-qvl's keys. ``format="pcs-bundle"``: the response bodies as
+    served (only for collateral that was loaded or fetched as a bundle). ``None``:
+    the collateral's own format. ``source`` (e.g. where it was fetched from)
+    is stored under ``"source"``, which loading ignores; dcap-qvl documents never carry it.
     """
-    doc: dict[str, Any]
-    if collateral.tcb_info_response is not None and collateral.qe_identity_response is not None:
-        doc = {
-            "tcb_info_response": collateral.tcb_info_response,
-            "tcb_info_issuer_chain": pem_chain(collateral.tcb_info_issuer_chain),
-            "qe_identity_response": collateral.qe_identity_response,
-            "qe_identity_issuer_chain": pem_chain(collateral.qe_identity_issuer_chain),
-            "pck_crl_issuer_chain": pem_chain(collateral.pck_crl_issuer_chain),
-            "root_ca_crl": collateral.root_ca_crl_der.hex(),
-            "pck_crl": collateral.pck_crl_der.hex(),
-        }
-        if collateral.pck_certificate_chain is not None:
-            doc["pck_certificate_chain"] = pem_chain(collateral.pck_certificate_chain)
-    else:
-        doc = dict(collateral.to_dcap_qvl())
+    fmt = format if format is not None else collateral.format
+    if fmt not in ("dcap-qvl", "pcs-bundle"):
+        raise VerificationError(
+            f"format must be 'dcap-qvl' or 'pcs-bundle', not {fmt!r}", code="input_invalid", step="fetch"
+        )
+    if fmt == "dcap-qvl":
+        return dict(collateral.to_dcap_qvl())
+    if collateral.tcb_info_response is None or collateral.qe_identity_response is None:
+        raise VerificationError(
+            "this collateral was not loaded from PCS responses, so it has no response bodies to write as a "
+            "PCS bundle; write it in dcap-qvl's format",
+            code="input_invalid",
+            step="fetch",
+        )
+    doc: dict[str, Any] = {
+        "tcb_info_response": collateral.tcb_info_response,
+        "tcb_info_issuer_chain": pem_chain(collateral.tcb_info_issuer_chain),
+        "qe_identity_response": collateral.qe_identity_response,
+        "qe_identity_issuer_chain": pem_chain(collateral.qe_identity_issuer_chain),
+        "pck_crl_issuer_chain": pem_chain(collateral.pck_crl_issuer_chain),
+        "root_ca_crl": collateral.root_ca_crl_der.hex(),
+        "pck_crl": collateral.pck_crl_der.hex(),
+    }
+    if collateral.pck_certificate_chain is not None:
+        doc["pck_certificate_chain"] = pem_chain(collateral.pck_certificate_chain)
     if source is not None:
         doc["source"] = dict(source)
     return doc
 
 
 def write_collateral(
-    collateral: Collateral, dest: str | os.PathLike[str], *, source: Mapping[str, Any] | None = None
+    collateral: Collateral,
+    dest: str | os.PathLike[str],
+    *,
+    source: Mapping[str, Any] | None = None,
+    format: OutputFormat | None = None,
 ) -> None:
-    """Write :func:`collateral_document` as JSON to ``dest``, atomically: the file is
-    either the old one or the complete new one, never a partial write (``input_invalid`` on I/O errors)."""
-    text = json.dumps(collateral_document(collateral, source=source), indent=2) + "\n"
-    path = Path(dest)
+    """Write :func:`collateral_document` as JSON to ``dest`` (``input_invalid`` on I/O errors).
+
+    A regular file (or a missing one) is replaced atomically: it is either the
+    old file or the complete new one, never a partial write. A file being
+    replaced keeps its permission bits; a new one gets the usual ``0666 & ~umask``.
+    A symbolic link is followed (its target is replaced). Anything else
+    (``/dev/stdout``, a pipe) is written to directly.
+    """
+    text = json.dumps(collateral_document(collateral, source=source, format=format), indent=2) + "\n"
+    path = Path(os.path.realpath(dest))
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(path, "w", encoding="utf-8") as fh:  # a device or pipe: nothing to replace
+                fh.write(text)
+            return
+        tmp = _create_temp(path)
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
         raise VerificationError(
-            f"cannot write the collateral to {str(path)!r:.200} ({exc.strerror or exc}); check the path",
+            f"cannot write the collateral to {str(dest)!r:.200} ({exc.strerror or exc}); check the path",
             code="input_invalid",
             step="fetch",
         ) from None
@@ -616,6 +659,18 @@ def write_collateral(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _create_temp(path: Path) -> str:
+    """A new empty file next to ``path``, created with mode 0666 so the umask applies as for any new file."""
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
 
 
 # --------------------------------------------------------------------------- freshness

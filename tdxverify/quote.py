@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import re
 import struct
@@ -560,10 +561,8 @@ def _decode_text(text: str, *, from_file: bool = False) -> bytes:
         decoded = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         if _URLSAFE_B64_RE.match(compact):
-            try:
+            with contextlib.suppress(binascii.Error, ValueError):
                 decoded = base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-            except (binascii.Error, ValueError):
-                pass
     if decoded is not None and _looks_binary(decoded):
         return decoded
     hex_share = sum(c in _HEX_DIGITS for c in compact) / len(compact)
@@ -576,13 +575,11 @@ def _decode_text(text: str, *, from_file: bool = False) -> bytes:
         )
     if decoded is not None:
         return decoded  # base64 of something that is not a quote: the parser says what is wrong
+    if from_file:
+        raise _load_error("the quote file holds text that is neither hex (optionally 0x-prefixed) nor base64")
     raise _load_error(
-        (
-            "the quote file holds text that is neither hex (optionally 0x-prefixed) nor base64"
-            if from_file
-            else "the quote text is neither hex (optionally 0x-prefixed) nor base64; to load a file, pass a "
-            "pathlib.Path (a str is always taken as the quote's text)"
-        )
+        "the quote text is neither hex (optionally 0x-prefixed) nor base64; to load a file, pass a "
+        "pathlib.Path (a str is always taken as the quote's text)"
     )
 
 
