@@ -37,7 +37,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import Message
 from http.client import HTTPException
 from pathlib import Path
@@ -676,11 +676,23 @@ def _create_temp(path: Path) -> str:
 # --------------------------------------------------------------------------- freshness
 
 
-def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certificate | None = None) -> dict[str, Any]:
+def freshness_report(
+    collateral: Collateral,
+    *,
+    now: Instant,
+    root: x509.Certificate | None = None,
+    max_age: timedelta | None = None,
+    min_valid: timedelta | None = None,
+) -> dict[str, Any]:
     """Authenticate ``collateral`` at ``now`` against ``root`` (default: the pinned
     Intel SGX Root CA) and report its freshness, JSON-ready.
 
-    ``ok`` is true when it authenticates and every window holds at ``now``.
+    ``ok`` is true when it authenticates, every window holds at ``now`` and
+    every rule asked for holds: ``max_age`` (the TCB info and the QE identity
+    were each issued at most that long before ``now``) and ``min_valid``
+    (nothing expires within that long after ``now``). ``rules`` lists each
+    rule checked (``name``, ``subject``, ``limit``, ``limit_seconds``, ``ok``,
+    ``detail``); ``failed_rules`` names the failed ones.
     Collateral that is genuine but outside its window is still reported as
     ``authenticated`` (the signatures, chains and CRLs verified at a time inside
     every window), with the time ``error``; collateral that does not
@@ -707,9 +719,16 @@ def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certifi
     if error is not None:
         report["error"] = error.to_dict()
         report["fresh"] = False
+    ti, qe = collateral.tcb_info, collateral.qe_identity
+    for key, doc in (("tcb_info", ti), ("qe_identity", qe)):
+        report[key]["age_seconds"] = int((t - doc.issue_date).total_seconds())
+        report[key]["seconds_until_next_update"] = int((doc.next_update - t).total_seconds())
+    rules = _rules(collateral, report, t, max_age=max_age, min_valid=min_valid)
+    report["rules"] = rules
+    report["failed_rules"] = [f"{r['name']}:{r['subject']}" for r in rules if not r["ok"]]
     root_der = anchor.public_bytes(serialization.Encoding.DER)
     return {
-        "ok": error is None,
+        "ok": error is None and not report["failed_rules"],
         "tee_type": "TDX" if collateral.tcb_info.id == "TDX" else "SGX",
         **report,
         "root_ca": {
@@ -718,6 +737,62 @@ def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certifi
             "pinned": root_der == pinned_root_ca().public_bytes(serialization.Encoding.DER),
         },
     }
+
+
+def duration_label(d: timedelta) -> str:
+    """``30d``, ``12h``, ``90m``, ``45s``: the largest unit that divides ``d`` exactly."""
+    s = int(d.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def _rules(
+    c: Collateral, report: Mapping[str, Any], now: datetime, *, max_age: timedelta | None, min_valid: timedelta | None
+) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    for d, name in ((max_age, "max_age"), (min_valid, "min_valid")):
+        if d is not None and d < timedelta(0):
+            raise VerificationError(f"{name} must not be negative", code="input_invalid", step="collateral")
+    if max_age is not None:
+        for subject, what, issued in (
+            ("tcb_info", "TCB info", c.tcb_info.issue_date),
+            ("qe_identity", "QE identity", c.qe_identity.issue_date),
+        ):
+            age = now - issued
+            ok = age <= max_age
+            rules.append(
+                {
+                    "name": "max_age",
+                    "subject": subject,
+                    "limit": duration_label(max_age),
+                    "limit_seconds": int(max_age.total_seconds()),
+                    "ok": ok,
+                    "detail": f"the {what} was issued {_span(age.total_seconds())} ago ({_iso_z(issued)})"
+                    + ("" if ok else f", more than the maximum age {duration_label(max_age)}"),
+                }
+            )
+    if min_valid is not None:
+        left = timedelta(seconds=int(report["seconds_until_expiry"]))
+        ok = left >= min_valid
+        when = f"in {_span(left.total_seconds())}" if left > timedelta(0) else f"{_span(left.total_seconds())} ago"
+        rules.append(
+            {
+                "name": "min_valid",
+                "subject": "collateral",
+                "limit": duration_label(min_valid),
+                "limit_seconds": int(min_valid.total_seconds()),
+                "ok": ok,
+                "detail": f"the first piece to expire, {report['expires_first']}, expires {when} "
+                f"({report['expires_at']})" + ("" if ok else f", sooner than {duration_label(min_valid)}"),
+            }
+        )
+    return rules
+
+
+def _iso_z(t: datetime) -> str:
+    return as_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _inside_every_window(c: Collateral) -> datetime | None:
@@ -755,14 +830,25 @@ def format_freshness(report: Mapping[str, Any]) -> str:
     now = datetime.fromisoformat(str(report["now"]).replace("Z", "+00:00"))
     ti, qe = report["tcb_info"], report["qe_identity"]
     lines: list[str] = []
+    rules = report.get("rules", [])
+    failed = [r for r in rules if not r["ok"]]
     if report["ok"]:
-        lines.append(f"FRESH: the collateral authenticates and is valid at {report['now']}")
+        held = "".join(f", {r['name'].replace('_', '-')} {r['limit']}" for r in rules if r["subject"] != "qe_identity")
+        lines.append(f"FRESH: the collateral authenticates and is valid at {report['now']}{held}")
+    elif report["error"] is None and failed:
+        r = failed[0]
+        lines.append(f"STALE: [{r['name'].replace('_', '-')} {r['limit']}] {r['detail']}")
+        lines.append("  what to do: fetch fresh collateral (tdxverify fetch-collateral --quote QUOTE -o FILE)")
     else:
         err = report["error"] or {}
         state = "NOT FRESH" if report["authenticated"] else "NOT AUTHENTIC"
         lines.append(f"{state}: [{err.get('code')}] at step {err.get('step')}: {err.get('message')}")
         lines.append(
-            "  what to do: fetch fresh collateral (tdxverify fetch-collateral QUOTE -o FILE) and check it again"
+            "  what to do: fetch fresh collateral (tdxverify fetch-collateral --quote QUOTE -o FILE) and check it again"
+        )
+    for r in rules:
+        lines.append(
+            f"  rule {r['name'].replace('_', '-')} {r['limit']:<6} [{'ok' if r['ok'] else 'FAIL'}] {r['detail']}"
         )
     root = report["root_ca"]
     lines.append(
