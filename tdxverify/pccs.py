@@ -847,9 +847,8 @@ def format_freshness(report: Mapping[str, Any]) -> str:
             "  what to do: fetch fresh collateral (tdxverify fetch-collateral --quote QUOTE -o FILE) and check it again"
         )
     for r in rules:
-        lines.append(
-            f"  rule {r['name'].replace('_', '-')} {r['limit']:<6} [{'ok' if r['ok'] else 'FAIL'}] {r['detail']}"
-        )
+        rule = f"{r['name'].replace('_', '-')} {r['limit']}"
+        lines.append(f"  rule {rule:<16} [{'ok' if r['ok'] else 'FAIL'}] {r['detail']}")
     root = report["root_ca"]
     lines.append(
         f"  authenticated    {'yes' if report['authenticated'] else 'NO'}, against "
