@@ -476,3 +476,23 @@ def test_trailing_bytes_reported(capsys: pytest.CaptureFixture[str]) -> None:
     exact = NEAR.quote[: len(NEAR.quote) - trailing]
     assert main(["parse", exact.hex(), "--field", "trailing_bytes"]) == 0
     assert capsys.readouterr().out == "0\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fetch-collateral", "QUOTE", "QUOTE"],
+        ["fetch-collateral", "--quote", "QUOTE", "--now", "QUOTE"],
+        ["QUOTE", "QUOTE", "QUOTE"],
+        ["QUOTE", "/nonexistent/" + "d" * 5000 + ".json"],
+        ["parse", "QUOTE", "--field", "QUOTE"],
+        ["collateral", "/nonexistent/" + "c" * 9000],
+        ["collateral", str(NEAR.collateral_path), "--max-age", "QUOTE"],
+    ],
+)
+def test_no_line_echoes_a_long_argument(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    hex_quote = NEAR.quote.hex()
+    assert main([hex_quote if a == "QUOTE" else a for a in args]) == 2
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert lines and max(len(line) for line in lines) < 600, max(lines, key=len)[:700]

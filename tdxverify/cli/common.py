@@ -27,6 +27,8 @@ class Parser(argparse.ArgumentParser):
     """An argument parser that raises :class:`UsageError` instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse quotes the offending arguments, and one may be a 10,000-digit quote.
+        message = re.sub(r"\S{100,}", lambda m: f"{m.group()[:40]}... ({len(m.group())} characters)", message)
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -133,7 +135,7 @@ def parse_time(text: str) -> datetime:
             return datetime.fromtimestamp(float(t), tz=timezone.utc)
         parsed = datetime.fromisoformat(t[:-1] + "+00:00" if t[-1:] in ("Z", "z") else t)
     except (ValueError, OverflowError, OSError):
-        raise UsageError(f"--now {text!r} is neither unix seconds nor an ISO-8601 time") from None
+        raise UsageError(f"--now {shorten(text)} is neither unix seconds nor an ISO-8601 time") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

@@ -9,7 +9,17 @@ from datetime import datetime, timezone
 
 from ..errors import VerificationError
 from ..quote import decode_quote_file, parse_quote
-from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, one_stdin, parse_time, read_quote_arg, read_root
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    one_stdin,
+    parse_time,
+    read_quote_arg,
+    read_root,
+    shorten,
+)
 
 NAME = "fetch-collateral"
 USAGE = (
@@ -80,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.output and args.output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        raise UsageError(f"-o {args.output!r}: the directory does not exist")  # before any request is made
+        raise UsageError(f"-o {shorten(args.output)}: the directory does not exist")  # before any request is made
     now = parse_time(args.now) if args.now is not None else datetime.now(timezone.utc)
     quote_bytes = read_quote_arg(quote_arg)
     root = read_root(args.root_ca)
     try:
         opener = tls_opener(args.tls_ca) if args.tls_ca is not None else None
     except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"--tls-ca {args.tls_ca!r}: cannot load CA certificates ({exc})") from None
+        raise UsageError(f"--tls-ca {shorten(args.tls_ca)}: cannot load CA certificates ({exc})") from None
     try:
         request = collateral_request(parse_quote(decode_quote_file(quote_bytes)))
         urls = request.urls(args.pccs_url, update=args.update)

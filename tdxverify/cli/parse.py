@@ -10,7 +10,7 @@ from ..errors import CertificateError, VerificationError
 from ..pck import pck_extension_of
 from ..pki import load_certificates
 from ..quote import Quote
-from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, error_json, print_human, quote_from_file
+from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, error_json, print_human, quote_from_file, shorten
 
 NAME = "parse"
 USAGE = ("tdxverify parse QUOTE [--json] [--field NAME]...",)
@@ -46,7 +46,8 @@ def _field_values(quote: Quote, names: list[str]) -> list[str]:
     unknown = [n for n, k in zip(names, keys, strict=True) if k not in parsed and k not in pck_keys]
     if unknown:
         known = ", ".join(sorted({*parsed, *pck_keys}))
-        raise UsageError(f"--field {', '.join(unknown)}: no such field in a {quote.tee} quote; known: {known}")
+        names_given = ", ".join(n if len(n) <= 40 else shorten(n, 40) for n in unknown)
+        raise UsageError(f"--field {names_given}: no such field in a {quote.tee} quote; known: {known}")
     if any(k in pck_keys and k not in parsed for k in keys):
         parsed = {**_pck_facts(quote), **parsed}
     out = []
