@@ -629,17 +629,17 @@ def write_collateral(
     (``/dev/stdout``, a pipe) is written to directly.
     """
     text = json.dumps(collateral_document(collateral, source=source, format=format), indent=2) + "\n"
-    path = Path(os.path.realpath(dest))
     tmp: str | None = None
     try:
         try:
-            st: os.stat_result | None = os.stat(path)
+            st: os.stat_result | None = os.stat(dest)  # follows symbolic links
         except FileNotFoundError:
             st = None
         if st is not None and not stat.S_ISREG(st.st_mode):
-            with open(path, "w", encoding="utf-8") as fh:  # a device or pipe: nothing to replace
+            with open(dest, "w", encoding="utf-8") as fh:  # a device or pipe: nothing to replace
                 fh.write(text)
             return
+        path = Path(os.path.realpath(dest))
         tmp = _create_temp(path)
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

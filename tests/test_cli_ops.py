@@ -59,8 +59,15 @@ def _no_traceback(text: str) -> None:
 
 def _cli(*args: str, stdin: bytes | None = None, **kw: Any) -> subprocess.CompletedProcess[bytes]:
     """The installed command in a child process (what an operator's shell runs)."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}  # 127.0.0.1 only, never a proxy
     return subprocess.run(
-        [sys.executable, "-m", "tdxverify", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=60, **kw
+        [sys.executable, "-m", "tdxverify", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
+        **kw,
     )
 
 
@@ -496,3 +503,18 @@ def test_no_line_echoes_a_long_argument(args: list[str], capsys: pytest.CaptureF
     captured = capsys.readouterr()
     lines = (captured.out + captured.err).splitlines()
     assert lines and max(len(line) for line in lines) < 600, max(lines, key=len)[:700]
+
+
+def test_fetch_output_to_a_pipe(tmp_path: Path) -> None:
+    """`-o /dev/stdout` into a pipe: written in place (a pipe cannot be replaced)."""
+    server = PcsServer()
+    try:
+        serve_vector(server, NEAR)
+        p = _cli(
+            "fetch-collateral", "--quote", str(NEAR.quote_path), "--pccs-url", server.url, "--now", str(NEAR.now),
+            "-o", "/dev/stdout",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert p.returncode == 0, p.stderr
+    assert load_collateral(p.stdout) == load_collateral(NEAR.collateral or {})

@@ -89,5 +89,6 @@ def _usage() -> str:
     return (
         "usage:\n" + "\n".join(lines) + "\n"
         "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601.\n"
-        "'tdxverify COMMAND --help' describes each command. Exit codes: 0 verified, 1 not verified, 2 usage."
+        "'tdxverify COMMAND --help' describes each command; 'tdxverify --version' prints the version.\n"
+        "Exit codes: 0 verified, 1 not verified, 2 usage."
     )
