@@ -88,7 +88,8 @@ def _usage() -> str:
     lines = [f"  {line}" for command in COMMANDS.values() for line in command.USAGE]
     return (
         "usage:\n" + "\n".join(lines) + "\n"
-        "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601.\n"
+        "QUOTE: a file (raw binary, hex or base64), '-' for stdin, or the quote's hex itself;\n"
+        "T: unix seconds or ISO-8601; D: a duration such as 30d, 12h, 90m, 45s.\n"
         "'tdxverify COMMAND --help' describes each command; 'tdxverify --version' prints the version.\n"
         "Exit codes: 0 verified, 1 not verified, 2 usage."
     )
