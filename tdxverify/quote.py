@@ -524,6 +524,7 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # A hex quote starts with its version (3, 4 or 5) as a little-endian u16; base64 of a quote starts with A or B.
 _HEX_QUOTE_START = re.compile(r"^0[345]00", re.IGNORECASE)
 _NOT_TEXT = re.compile(r"[^\t\n\v\f\r\x20-\x7e]")
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\v\f\r"
 
 
 def _load_error(msg: str) -> QuoteFormatError:
@@ -589,9 +590,10 @@ def _looks_binary(data: bytes) -> bool:
 
 def _file_problem(data: bytes) -> str | None:
     """Why ``data`` (not a raw quote) is not usable quote text either, or None to go on decoding."""
-    if not data.strip():
+    printable = not data.translate(None, _TEXT_BYTES)  # only printable ASCII and whitespace
+    if printable and not data.strip():
         return "the quote file is empty" if not data else "the quote file holds only whitespace"
-    if not data.strip(b"\x00"):
+    if not printable and not data.strip(b"\x00"):
         return (
             f"the quote file is {len(data)} zero bytes, not a quote (a raw quote starts with its version, "
             "3, 4 or 5): the quote was not captured; fetch it again from the TD"
@@ -612,6 +614,8 @@ def _file_problem(data: bytes) -> str | None:
             "the quote file holds JSON, not a quote; collateral JSON belongs in the second argument "
             "(tdxverify QUOTE COLLATERAL), and a quote inside JSON must be extracted first (e.g. jq -r .quote)"
         )
+    if printable:
+        return None  # hex or base64 decoding says the rest
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
