@@ -409,6 +409,8 @@ def test_swapped_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "input_invalid"
     assert main(["parse", c]) == 1
     assert "holds JSON, not a quote" in capsys.readouterr().err
+    assert main(["collateral", q]) == 2
+    assert "holds a quote, not collateral JSON" in capsys.readouterr().err
 
 
 def _damaged() -> dict[str, tuple[bytes, str]]:

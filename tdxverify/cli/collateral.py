@@ -12,6 +12,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     Parser,
+    check_collateral_arg,
     error_json,
     one_stdin,
     parse_duration,
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     min_valid = parse_duration(args.min_valid, "--min-valid") if args.min_valid is not None else None
     now = parse_time(args.now) if args.now is not None else datetime.now(timezone.utc)
     collateral_bytes = read_input(args.collateral)
+    check_collateral_arg(args.collateral, collateral_bytes)
     root = read_root(args.root_ca)
     try:
         anchor = load_root_ca(root) if root is not None else None

@@ -93,11 +93,15 @@ def check_order(quote_arg: str, quote_bytes: bytes, collateral_arg: str, collate
             f"the arguments look swapped: QUOTE {shorten(quote_arg)} holds JSON (collateral) and COLLATERAL "
             f"{shorten(collateral_arg)} holds a quote; give the quote first: tdxverify QUOTE COLLATERAL"
         )
-    if not collateral_bytes.lstrip()[:1] == b"{" and _looks_like_quote(collateral_bytes):
+    check_collateral_arg(collateral_arg, collateral_bytes, "give the quote first and the collateral second: ")
+
+
+def check_collateral_arg(arg: str, data: bytes, advice: str = "") -> None:
+    """A usage error for a quote given where collateral JSON belongs."""
+    if data.lstrip()[:1] != b"{" and _looks_like_quote(data):
         raise UsageError(
-            f"COLLATERAL {shorten(collateral_arg)} holds a quote, not collateral JSON; give the quote first "
-            "and the collateral second: tdxverify QUOTE COLLATERAL (fetch collateral with "
-            "tdxverify fetch-collateral --quote QUOTE -o collateral.json)"
+            f"COLLATERAL {shorten(arg)} holds a quote, not collateral JSON; {advice}tdxverify QUOTE COLLATERAL "
+            "(fetch collateral with tdxverify fetch-collateral --quote QUOTE -o collateral.json)"
         )
 
 
