@@ -402,6 +402,9 @@ def load_collateral(src: CollateralSource) -> Collateral:
 
 def _from_text(text: str) -> Collateral:
     value = _loads(text.lstrip("\ufeff"), "the collateral")
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        # The collateral JSON inside a JSON string: what a contract's view (get_collateral) returns.
+        value = _loads(value, "the collateral (inside a JSON string)")
     if not isinstance(value, dict):
         raise _fmt("the collateral JSON is not an object")
     return _from_mapping(value)

@@ -23,19 +23,21 @@ Standard library only (``urllib``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import secrets
 import socket
 import ssl
-import tempfile
+import stat
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import Message
 from http.client import HTTPException
 from pathlib import Path
@@ -57,6 +59,7 @@ __all__ = [
     "INTEL_ROOT_CA_CRL_URL",
     "CollateralRequest",
     "CollateralUrls",
+    "OutputFormat",
     "collateral_document",
     "collateral_request",
     "fetch_collateral",
@@ -565,50 +568,90 @@ def _check_kind(c: Collateral, request: CollateralRequest, urls: CollateralUrls)
 # --------------------------------------------------------------------------- writing
 
 
-def collateral_document(collateral: Collateral, *, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+OutputFormat = Literal["dcap-qvl", "pcs-bundle"]
+
+
+def collateral_document(
+    collateral: Collateral, *, source: Mapping[str, Any] | None = None, format: OutputFormat | None = None
+) -> dict[str, Any]:
     """``collateral`` as the JSON object :func:`load_collateral` reads back to an equal :class:`Collateral`.
 
-    A PCS bundle keeps the response bodies as served; other collateral is
-    written in dcap-qvl's format (the signed text unchanged). ``source``
-    (e.g. where it was fetched from) is stored under ``"source"``, which loading ignores.
+    ``format="dcap-qvl"``: dcap-qvl's ``QuoteCollateralV3`` JSON (the signed
+    text unchanged; what a NEAR contract's ``update_collateral`` stores), with
+    exactly dcap-qvl's keys. ``format="pcs-bundle"``: the response bodies as
+    served (only for collateral that was loaded or fetched as a bundle). ``None``:
+    the collateral's own format. ``source`` (e.g. where it was fetched from)
+    is stored under ``"source"``, which loading ignores; dcap-qvl documents never carry it.
     """
-    doc: dict[str, Any]
-    if collateral.tcb_info_response is not None and collateral.qe_identity_response is not None:
-        doc = {
-            "tcb_info_response": collateral.tcb_info_response,
-            "tcb_info_issuer_chain": pem_chain(collateral.tcb_info_issuer_chain),
-            "qe_identity_response": collateral.qe_identity_response,
-            "qe_identity_issuer_chain": pem_chain(collateral.qe_identity_issuer_chain),
-            "pck_crl_issuer_chain": pem_chain(collateral.pck_crl_issuer_chain),
-            "root_ca_crl": collateral.root_ca_crl_der.hex(),
-            "pck_crl": collateral.pck_crl_der.hex(),
-        }
-        if collateral.pck_certificate_chain is not None:
-            doc["pck_certificate_chain"] = pem_chain(collateral.pck_certificate_chain)
-    else:
-        doc = dict(collateral.to_dcap_qvl())
+    fmt = format if format is not None else collateral.format
+    if fmt not in ("dcap-qvl", "pcs-bundle"):
+        raise VerificationError(
+            f"format must be 'dcap-qvl' or 'pcs-bundle', not {fmt!r}", code="input_invalid", step="fetch"
+        )
+    if fmt == "dcap-qvl":
+        return dict(collateral.to_dcap_qvl())
+    if collateral.tcb_info_response is None or collateral.qe_identity_response is None:
+        raise VerificationError(
+            "this collateral was not loaded from PCS responses, so it has no response bodies to write as a "
+            "PCS bundle; write it in dcap-qvl's format",
+            code="input_invalid",
+            step="fetch",
+        )
+    doc: dict[str, Any] = {
+        "tcb_info_response": collateral.tcb_info_response,
+        "tcb_info_issuer_chain": pem_chain(collateral.tcb_info_issuer_chain),
+        "qe_identity_response": collateral.qe_identity_response,
+        "qe_identity_issuer_chain": pem_chain(collateral.qe_identity_issuer_chain),
+        "pck_crl_issuer_chain": pem_chain(collateral.pck_crl_issuer_chain),
+        "root_ca_crl": collateral.root_ca_crl_der.hex(),
+        "pck_crl": collateral.pck_crl_der.hex(),
+    }
+    if collateral.pck_certificate_chain is not None:
+        doc["pck_certificate_chain"] = pem_chain(collateral.pck_certificate_chain)
     if source is not None:
         doc["source"] = dict(source)
     return doc
 
 
 def write_collateral(
-    collateral: Collateral, dest: str | os.PathLike[str], *, source: Mapping[str, Any] | None = None
+    collateral: Collateral,
+    dest: str | os.PathLike[str],
+    *,
+    source: Mapping[str, Any] | None = None,
+    format: OutputFormat | None = None,
 ) -> None:
-    """Write :func:`collateral_document` as JSON to ``dest``, atomically: the file is
-    either the old one or the complete new one, never a partial write (``input_invalid`` on I/O errors)."""
-    text = json.dumps(collateral_document(collateral, source=source), indent=2) + "\n"
-    path = Path(dest)
+    """Write :func:`collateral_document` as JSON to ``dest`` (``input_invalid`` on I/O errors).
+
+    A regular file (or a missing one) is replaced atomically: it is either the
+    old file or the complete new one, never a partial write. A file being
+    replaced keeps its permission bits; a new one gets the usual ``0666 & ~umask``.
+    A symbolic link is followed (its target is replaced). Anything else
+    (``/dev/stdout``, a pipe) is written to directly.
+    """
+    text = json.dumps(collateral_document(collateral, source=source, format=format), indent=2) + "\n"
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        try:
+            st: os.stat_result | None = os.stat(dest)  # follows symbolic links
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(dest, "w", encoding="utf-8") as fh:  # a device or pipe: nothing to replace
+                fh.write(text)
+            return
+        path = Path(os.path.realpath(dest))
+        tmp = _create_temp(path)
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
         raise VerificationError(
-            f"cannot write the collateral to {str(path)!r:.200} ({exc.strerror or exc}); check the path",
+            f"cannot write the collateral to {str(dest)!r:.200} ({exc.strerror or exc}); check the path",
             code="input_invalid",
             step="fetch",
         ) from None
@@ -618,14 +661,38 @@ def write_collateral(
                 os.unlink(tmp)
 
 
+def _create_temp(path: Path) -> str:
+    """A new empty file next to ``path``, created with mode 0666 so the umask applies as for any new file."""
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
 # --------------------------------------------------------------------------- freshness
 
 
-def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certificate | None = None) -> dict[str, Any]:
+def freshness_report(
+    collateral: Collateral,
+    *,
+    now: Instant,
+    root: x509.Certificate | None = None,
+    max_age: timedelta | None = None,
+    min_valid: timedelta | None = None,
+) -> dict[str, Any]:
     """Authenticate ``collateral`` at ``now`` against ``root`` (default: the pinned
     Intel SGX Root CA) and report its freshness, JSON-ready.
 
-    ``ok`` is true when it authenticates and every window holds at ``now``.
+    ``ok`` is true when it authenticates, every window holds at ``now`` and
+    every rule asked for holds: ``max_age`` (the TCB info and the QE identity
+    were each issued at most that long before ``now``) and ``min_valid``
+    (nothing expires within that long after ``now``). ``rules`` lists each
+    rule checked (``name``, ``subject``, ``limit``, ``limit_seconds``, ``ok``,
+    ``detail``); ``failed_rules`` names the failed ones.
     Collateral that is genuine but outside its window is still reported as
     ``authenticated`` (the signatures, chains and CRLs verified at a time inside
     every window), with the time ``error``; collateral that does not
@@ -652,9 +719,16 @@ def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certifi
     if error is not None:
         report["error"] = error.to_dict()
         report["fresh"] = False
+    ti, qe = collateral.tcb_info, collateral.qe_identity
+    for key, doc in (("tcb_info", ti), ("qe_identity", qe)):
+        report[key]["age_seconds"] = int((t - doc.issue_date).total_seconds())
+        report[key]["seconds_until_next_update"] = int((doc.next_update - t).total_seconds())
+    rules = _rules(collateral, report, t, max_age=max_age, min_valid=min_valid)
+    report["rules"] = rules
+    report["failed_rules"] = [f"{r['name']}:{r['subject']}" for r in rules if not r["ok"]]
     root_der = anchor.public_bytes(serialization.Encoding.DER)
     return {
-        "ok": error is None,
+        "ok": error is None and not report["failed_rules"],
         "tee_type": "TDX" if collateral.tcb_info.id == "TDX" else "SGX",
         **report,
         "root_ca": {
@@ -663,6 +737,62 @@ def freshness_report(collateral: Collateral, *, now: Instant, root: x509.Certifi
             "pinned": root_der == pinned_root_ca().public_bytes(serialization.Encoding.DER),
         },
     }
+
+
+def duration_label(d: timedelta) -> str:
+    """``30d``, ``12h``, ``90m``, ``45s``: the largest unit that divides ``d`` exactly."""
+    s = int(d.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def _rules(
+    c: Collateral, report: Mapping[str, Any], now: datetime, *, max_age: timedelta | None, min_valid: timedelta | None
+) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    for d, name in ((max_age, "max_age"), (min_valid, "min_valid")):
+        if d is not None and d < timedelta(0):
+            raise VerificationError(f"{name} must not be negative", code="input_invalid", step="collateral")
+    if max_age is not None:
+        for subject, what, issued in (
+            ("tcb_info", "TCB info", c.tcb_info.issue_date),
+            ("qe_identity", "QE identity", c.qe_identity.issue_date),
+        ):
+            age = now - issued
+            ok = age <= max_age
+            rules.append(
+                {
+                    "name": "max_age",
+                    "subject": subject,
+                    "limit": duration_label(max_age),
+                    "limit_seconds": int(max_age.total_seconds()),
+                    "ok": ok,
+                    "detail": f"the {what} was issued {_span(age.total_seconds())} ago ({_iso_z(issued)})"
+                    + ("" if ok else f", more than the maximum age {duration_label(max_age)}"),
+                }
+            )
+    if min_valid is not None:
+        left = timedelta(seconds=int(report["seconds_until_expiry"]))
+        ok = left >= min_valid
+        when = f"in {_span(left.total_seconds())}" if left > timedelta(0) else f"{_span(left.total_seconds())} ago"
+        rules.append(
+            {
+                "name": "min_valid",
+                "subject": "collateral",
+                "limit": duration_label(min_valid),
+                "limit_seconds": int(min_valid.total_seconds()),
+                "ok": ok,
+                "detail": f"the first piece to expire, {report['expires_first']}, expires {when} "
+                f"({report['expires_at']})" + ("" if ok else f", sooner than {duration_label(min_valid)}"),
+            }
+        )
+    return rules
+
+
+def _iso_z(t: datetime) -> str:
+    return as_utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _inside_every_window(c: Collateral) -> datetime | None:
@@ -700,15 +830,25 @@ def format_freshness(report: Mapping[str, Any]) -> str:
     now = datetime.fromisoformat(str(report["now"]).replace("Z", "+00:00"))
     ti, qe = report["tcb_info"], report["qe_identity"]
     lines: list[str] = []
+    rules = report.get("rules", [])
+    failed = [r for r in rules if not r["ok"]]
     if report["ok"]:
-        lines.append(f"FRESH: the collateral authenticates and is valid at {report['now']}")
+        held = "".join(f", {r['name'].replace('_', '-')} {r['limit']}" for r in rules if r["subject"] != "qe_identity")
+        lines.append(f"FRESH: the collateral authenticates and is valid at {report['now']}{held}")
+    elif report["error"] is None and failed:
+        r = failed[0]
+        lines.append(f"STALE: [{r['name'].replace('_', '-')} {r['limit']}] {r['detail']}")
+        lines.append("  what to do: fetch fresh collateral (tdxverify fetch-collateral --quote QUOTE -o FILE)")
     else:
         err = report["error"] or {}
         state = "NOT FRESH" if report["authenticated"] else "NOT AUTHENTIC"
         lines.append(f"{state}: [{err.get('code')}] at step {err.get('step')}: {err.get('message')}")
         lines.append(
-            "  what to do: fetch fresh collateral (tdxverify fetch-collateral QUOTE -o FILE) and check it again"
+            "  what to do: fetch fresh collateral (tdxverify fetch-collateral --quote QUOTE -o FILE) and check it again"
         )
+    for r in rules:
+        rule = f"{r['name'].replace('_', '-')} {r['limit']}"
+        lines.append(f"  rule {rule:<16} [{'ok' if r['ok'] else 'FAIL'}] {r['detail']}")
     root = report["root_ca"]
     lines.append(
         f"  authenticated    {'yes' if report['authenticated'] else 'NO'}, against "

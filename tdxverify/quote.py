@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import re
 import struct
@@ -519,36 +520,67 @@ def parse_quote(raw: bytes) -> Quote:
 
 _HEX_RE = re.compile(r"^(?:0[xX])?[0-9a-fA-F\s]+$")
 _URLSAFE_B64_RE = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# A hex quote starts with its version (3, 4 or 5) as a little-endian u16; base64 of a quote starts with A or B.
+_HEX_QUOTE_START = re.compile(r"^0[345]00", re.IGNORECASE)
+_NOT_TEXT = re.compile(r"[^\t\n\v\f\r\x20-\x7e]")
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\v\f\r"
 
 
-def _decode_text(text: str) -> bytes:
+def _load_error(msg: str) -> QuoteFormatError:
+    return QuoteFormatError(msg, code="input_invalid", step="load")
+
+
+def _where(text: str, i: int) -> str:
+    line = text.count("\n", 0, i) + 1
+    column = i - (text.rfind("\n", 0, i) + 1) + 1
+    return f"offset {i} (line {line}, column {column})"
+
+
+def _first_non_hex(text: str) -> int:
+    """Index in ``text`` of the first character that is neither a hex digit nor whitespace (after any 0x)."""
+    i = len(text) - len(text.lstrip())
+    if text[i : i + 2] in ("0x", "0X"):
+        i += 2
+    while i < len(text) and (text[i] in _HEX_DIGITS or text[i].isspace()):
+        i += 1
+    return i
+
+
+def _decode_text(text: str, *, from_file: bool = False) -> bytes:
     compact = "".join(text.split())
     if compact[:2] in ("0x", "0X"):
         compact = compact[2:]
     if not compact:
-        raise QuoteFormatError("the quote text is empty", code="input_invalid", step="load")
+        raise _load_error("the quote file holds no quote text" if from_file else "the quote text is empty")
     if _HEX_RE.match(compact):
         if len(compact) % 2:
-            raise QuoteFormatError(
-                "the quote looks like hex but has an odd number of digits: it was cut short",
-                code="input_invalid",
-                step="load",
-            )
+            raise _load_error("the quote looks like hex but has an odd number of digits: it was cut short")
         return bytes.fromhex(compact)
+    decoded: bytes | None = None
     try:
-        return base64.b64decode(compact, validate=True)
+        decoded = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        pass
-    if _URLSAFE_B64_RE.match(compact):
-        try:
-            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-        except (binascii.Error, ValueError):
-            pass
-    raise QuoteFormatError(
+        if _URLSAFE_B64_RE.match(compact):
+            with contextlib.suppress(binascii.Error, ValueError):
+                decoded = base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
+    if decoded is not None and _looks_binary(decoded):
+        return decoded
+    hex_share = sum(c in _HEX_DIGITS for c in compact) / len(compact)
+    if _HEX_QUOTE_START.match(compact) or hex_share >= 0.9:
+        # Hex with damage: base64 would "decode" it to garbage, so say where the damage is.
+        i = _first_non_hex(text)
+        raise _load_error(
+            f"the quote looks like hex, but {text[i : i + 1]!r} at {_where(text, i)} is not a hex digit: "
+            "keep only the hex digits (no quotes, log prefixes or other text)"
+        )
+    if decoded is not None:
+        return decoded  # base64 of something that is not a quote: the parser says what is wrong
+    if from_file:
+        raise _load_error("the quote file holds text that is neither hex (optionally 0x-prefixed) nor base64")
+    raise _load_error(
         "the quote text is neither hex (optionally 0x-prefixed) nor base64; to load a file, pass a "
-        "pathlib.Path (a str is always taken as the quote's text)",
-        code="input_invalid",
-        step="load",
+        "pathlib.Path (a str is always taken as the quote's text)"
     )
 
 
@@ -556,15 +588,66 @@ def _looks_binary(data: bytes) -> bool:
     return len(data) >= 2 and data[1] == 0 and data[0] in (3, 4, 5)
 
 
+def _file_problem(data: bytes) -> str | None:
+    """Why ``data`` (not a raw quote) is not usable quote text either, or None to go on decoding."""
+    printable = not data.translate(None, _TEXT_BYTES)  # only printable ASCII and whitespace
+    if printable and not data.strip():
+        return "the quote file is empty" if not data else "the quote file holds only whitespace"
+    if not printable and not data.strip(b"\x00"):
+        return (
+            f"the quote file is {len(data)} zero bytes, not a quote (a raw quote starts with its version, "
+            "3, 4 or 5): the quote was not captured; fetch it again from the TD"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        return (
+            "the quote text starts with a UTF-8 byte-order mark (bytes 0-2: EF BB BF): save it as plain "
+            "ASCII hex or base64, without the mark"
+        )
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (
+            f"the quote text is UTF-16 (byte-order mark {data[:2].hex(' ').upper()} at offset 0), as some "
+            "Windows tools write it: save it as ASCII hex or base64"
+        )
+    head = data.lstrip()[:1]
+    if head in (b"{", b"["):
+        return (
+            "the quote file holds JSON, not a quote; collateral JSON belongs in the second argument "
+            "(tdxverify QUOTE COLLATERAL), and a quote inside JSON must be extracted first (e.g. jq -r .quote)"
+        )
+    if printable:
+        return None  # hex or base64 decoding says the rest
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # binary: the parser reports what is wrong with it
+    bad = _NOT_TEXT.search(text)
+    if bad is not None:
+        i, ch = bad.start(), bad.group()
+        return (
+            f"the quote text has {ch!r} (U+{ord(ch):04X}) at {_where(text, i)}, which is not part of "
+            "hex or base64: the text was mis-encoded or mixed with something else; keep only the "
+            "hex or base64 characters"
+        )
+    return None
+
+
 def decode_quote_file(data: bytes) -> bytes:
-    """The raw quote held by a file's contents: raw binary, or hex / base64 text."""
+    """The raw quote held by a file's contents: raw binary, or hex / base64 text.
+
+    Raw binary starts with the quote version (3, 4 or 5, little-endian); text
+    that is damaged (a byte-order mark, a stray character, JSON, zeros) is
+    ``input_invalid`` with what is wrong and where, never parsed as binary.
+    """
     if _looks_binary(data):
         return data
+    problem = _file_problem(data)
+    if problem is not None:
+        raise _load_error(problem)
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
         return data  # not text: let the parser report what is wrong with it
-    return _decode_text(text)
+    return _decode_text(text, from_file=True)
 
 
 def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:

@@ -135,7 +135,8 @@ def test_fetch_collateral_writes_and_verifies(
 ) -> None:
     serve_vector(pcs, NEAR)
     quote, out = str(NEAR.quote_path), tmp_path / "collateral.json"
-    assert main(["fetch-collateral", quote, "--pccs-url", pcs.url, "-o", str(out), "--now", str(NEAR.now)]) == 0
+    args = ["fetch-collateral", quote, "--pccs-url", pcs.url, "-o", str(out), "--now", str(NEAR.now)]
+    assert main([*args, "--format", "pcs-bundle"]) == 0
     err = capsys.readouterr().err
     assert "FMSPC 20A06F000000" in err and "PCK platform CA" in err and f"PCCS {pcs.url}" in err
     assert "tcbEvaluationDataNumber 17" in err and _iso(NEAR.expected["collateral_valid_until"]) in err

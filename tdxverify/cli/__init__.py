@@ -14,10 +14,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TextIO, cast
 
+from .. import __version__
 from ..errors import VerificationError
 from . import collateral, eventlog, fetch, parse, serve, verify
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GuardedOutput, UsageError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -25,12 +27,38 @@ COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (verify, parse, collateral
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; returns the exit code.
+
+    A closed output pipe (``tdxverify ... | head -1``) ends quietly with the
+    command's own exit code; any other output failure (a full disk) is reported
+    on stderr, if it still can be, and exits 2.
+    """
+    out, err = GuardedOutput(sys.stdout), GuardedOutput(sys.stderr)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, out), cast(TextIO, err)
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        out.flush()
+        err.flush()
+    finally:
+        sys.stdout, sys.stderr = saved
+    if out.error is not None:
+        print(f"error: cannot write the output: {out.error.strerror or out.error}", file=err)
+        err.flush()
+        code = EXIT_USAGE
+    out.silence()
+    err.silence()
+    return code
+
+
+def _run(args_list: list[str]) -> int:
     try:
         if not args_list or args_list[0] in ("-h", "--help"):
             print(_usage())
             return EXIT_OK if args_list else EXIT_USAGE
+        if args_list[0] == "--version":
+            print(f"tdxverify {__version__}")
+            return EXIT_OK
         name = args_list[0] if args_list[0] in COMMANDS else "verify"
         rest = args_list[1:] if args_list[0] == name else args_list
         command = COMMANDS[name]
@@ -45,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except SystemExit as exc:  # argparse's --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except Exception as exc:  # a bug: still no traceback, and never a success
         print(
             f"error: [internal_error] {type(exc).__name__}: {exc}; nothing was verified. "
@@ -58,6 +88,8 @@ def _usage() -> str:
     lines = [f"  {line}" for command in COMMANDS.values() for line in command.USAGE]
     return (
         "usage:\n" + "\n".join(lines) + "\n"
-        "QUOTE: raw binary, hex (optionally 0x-prefixed) or base64; T: unix seconds or ISO-8601.\n"
-        "'tdxverify COMMAND --help' describes each command. Exit codes: 0 verified, 1 not verified, 2 usage."
+        "QUOTE: a file (raw binary, hex or base64), '-' for stdin, or the quote's hex itself;\n"
+        "T: unix seconds or ISO-8601; D: a duration such as 30d, 12h, 90m, 45s.\n"
+        "'tdxverify COMMAND --help' describes each command; 'tdxverify --version' prints the version.\n"
+        "Exit codes: 0 verified, 1 not verified, 2 usage."
     )

@@ -9,12 +9,23 @@ from datetime import datetime, timezone
 
 from ..errors import VerificationError
 from ..quote import decode_quote_file, parse_quote
-from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, parse_time, read_input, read_root
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    one_stdin,
+    parse_time,
+    read_quote_arg,
+    read_root,
+    shorten,
+)
 
 NAME = "fetch-collateral"
 USAGE = (
-    "tdxverify fetch-collateral QUOTE [--pccs-url URL] [-o FILE] [--timeout S] [--update standard|early]",
-    "                                 [--tls-ca FILE] [--now T] [--root-ca FILE]",
+    "tdxverify fetch-collateral (QUOTE | --quote HEX|FILE) [-o FILE] [--format dcap-qvl|pcs-bundle]",
+    "                           [--pccs-url URL] [--timeout S] [--update standard|early] [--tls-ca FILE]",
+    "                           [--now T] [--root-ca FILE]",
 )
 
 
@@ -24,9 +35,21 @@ def build_parser() -> Parser:
         description="Fetch the collateral a quote needs from Intel PCS or a PCCS; written only if it "
         "authenticates and is fresh.",
     )
-    f.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
+    f.add_argument(
+        "quote", nargs="?", help="quote file (raw binary, hex or base64), '-' for stdin, or the quote's hex itself"
+    )
+    f.add_argument(
+        "--quote", dest="quote_opt", metavar="HEX|FILE", help="the quote (as dcap-qvl takes it): hex or a file"
+    )
     f.add_argument("--pccs-url", help="PCCS base URL, e.g. https://localhost:8081 (default: Intel PCS)")
     f.add_argument("-o", "--output", help="write the collateral JSON here, atomically (default: stdout)")
+    f.add_argument(
+        "--format",
+        choices=("dcap-qvl", "pcs-bundle"),
+        default="dcap-qvl",
+        help="dcap-qvl: QuoteCollateralV3 JSON, what update_collateral stores (default); "
+        "pcs-bundle: the PCS responses as served, with where they came from",
+    )
     f.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request (default: 30)")
     f.add_argument("--update", choices=("standard", "early"), help="Intel's TCB update channel (default: standard)")
     f.add_argument("--tls-ca", help="CA certificates (PEM) to trust for the PCCS's TLS certificate")
@@ -39,6 +62,15 @@ def run(args: argparse.Namespace) -> int:
     """Fetch the quote's collateral, check it, and write it only if it authenticates and is fresh at T."""
     import os
     import ssl
+
+    if (args.quote is None) == (args.quote_opt is None):
+        raise UsageError(
+            "give the quote once: as QUOTE or as --quote HEX|FILE"
+            if args.quote is not None
+            else "no quote given: tdxverify fetch-collateral --quote HEX|FILE -o collateral.json"
+        )
+    quote_arg: str = args.quote if args.quote is not None else args.quote_opt
+    one_stdin(QUOTE=quote_arg, root_ca=args.root_ca, tls_ca=args.tls_ca)
 
     from ..pccs import (
         collateral_document,
@@ -58,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 3600:
         raise UsageError(f"--timeout {args.timeout:g}: give seconds between 0 and 3600")
     if args.output and args.output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        raise UsageError(f"-o {args.output!r}: the directory does not exist")  # before any request is made
+        raise UsageError(f"-o {shorten(args.output)}: the directory does not exist")  # before any request is made
     now = parse_time(args.now) if args.now is not None else datetime.now(timezone.utc)
-    quote_bytes = read_input(args.quote)
+    quote_bytes = read_quote_arg(quote_arg)
     root = read_root(args.root_ca)
     try:
         opener = tls_opener(args.tls_ca) if args.tls_ca is not None else None
     except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"--tls-ca {args.tls_ca!r}: cannot load CA certificates ({exc})") from None
+        raise UsageError(f"--tls-ca {shorten(args.tls_ca)}: cannot load CA certificates ({exc})") from None
     try:
         request = collateral_request(parse_quote(decode_quote_file(quote_bytes)))
         urls = request.urls(args.pccs_url, update=args.update)
@@ -91,16 +123,18 @@ def run(args: argparse.Namespace) -> int:
     source = {"tee": request.tee, "fmspc": request.fmspc_hex, "pck_ca": request.ca, **urls.to_dict()}
     if args.output and args.output != "-":
         try:
-            write_collateral(collateral, args.output, source=source)
+            write_collateral(collateral, args.output, source=source, format=args.format)
         except VerificationError as err:
             raise UsageError(f"-o: {err.message}") from None
     else:
-        sys.stdout.write(json.dumps(collateral_document(collateral, source=source), indent=2) + "\n")
+        doc = collateral_document(collateral, source=source, format=args.format)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     left = int(report["seconds_until_expiry"])
     print(
         f"fetched {what}: tcbEvaluationDataNumber {report['tcb_evaluation_data_number']}, fresh until "
         f"{report['expires_at']} (in {left // 86400}d {left % 86400 // 3600}h; first to expire: "
-        f"{report['expires_first']}) -> {args.output if args.output and args.output != '-' else 'stdout'}",
+        f"{report['expires_first']}) -> {args.output if args.output and args.output != '-' else 'stdout'} "
+        f"({args.format})",
         file=sys.stderr,
     )
     return EXIT_OK

@@ -10,17 +10,51 @@ from ..errors import CertificateError, VerificationError
 from ..pck import pck_extension_of
 from ..pki import load_certificates
 from ..quote import Quote
-from .common import EXIT_FAILED, EXIT_OK, Parser, error_json, print_human, quote_from_file
+from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, error_json, print_human, quote_from_file, shorten
 
 NAME = "parse"
-USAGE = ("tdxverify parse QUOTE [--json]",)
+USAGE = ("tdxverify parse QUOTE [--json] [--field NAME]...",)
 
 
 def build_parser() -> Parser:
     p = Parser(prog="tdxverify parse", description="Print the fields of a DCAP quote.")
-    p.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
+    p.add_argument("quote", help="quote file (raw binary, hex or base64), '-' for stdin, or the quote's hex itself")
     p.add_argument("--json", action="store_true", help="print JSON (expected.json key names)")
+    p.add_argument(
+        "--field",
+        action="append",
+        metavar="NAME",
+        help="print only this field's value, one line each (repeatable): rtmr3, mr_td, report_data, fmspc, ...",
+    )
     return p
+
+
+# Spellings operators use for the same field (MRTD, RTMR3, mrtd, mr-td).
+_ALIASES = {"mrtd": "mr_td", "mrseam": "mr_seam", "mrenclave": "mr_enclave", "mrsigner": "mr_signer"}
+
+
+def _field_name(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key.replace("_", ""), key)
+
+
+def _field_values(quote: Quote, names: list[str]) -> list[str]:
+    """The values of ``names`` (usage error for an unknown one); PCK facts are read only when asked for."""
+    parsed: dict[str, object] = {**quote.to_dict(), "trailing_bytes": len(quote.trailing_data)}
+    pck_keys = ("fmspc", "pce_id", "pce_svn", "cpu_svn_components", "sgx_type", "ppid")
+    keys = [_field_name(n) for n in names]
+    unknown = [n for n, k in zip(names, keys, strict=True) if k not in parsed and k not in pck_keys]
+    if unknown:
+        known = ", ".join(sorted({*parsed, *pck_keys}))
+        names_given = ", ".join(n if len(n) <= 40 else shorten(n, 40) for n in unknown)
+        raise UsageError(f"--field {names_given}: no such field in a {quote.tee} quote; known: {known}")
+    if any(k in pck_keys and k not in parsed for k in keys):
+        parsed = {**_pck_facts(quote), **parsed}
+    out = []
+    for k in keys:
+        value = parsed[k]
+        out.append(" ".join(str(x) for x in value) if isinstance(value, list) else str(value))
+    return out
 
 
 def _pck_facts(quote: Quote) -> dict[str, object]:
@@ -65,6 +99,7 @@ def _parse_payload(quote: Quote) -> dict[str, object]:
         "attestation_key": sig.attestation_key.hex(),
         "pck_certificates": len(quote.pck_chain or ()),
         "trailing_data_length": len(quote.trailing_data),
+        "trailing_bytes": len(quote.trailing_data),
     }
     if qe is not None:
         details["qe_report"] = {
@@ -79,7 +114,11 @@ def _parse_payload(quote: Quote) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        payload = _parse_payload(quote_from_file(args.quote))
+        quote = quote_from_file(args.quote)
+        if args.field:
+            sys.stdout.write("".join(f"{v}\n" for v in _field_values(quote, args.field)))
+            return EXIT_OK
+        payload = _parse_payload(quote)
     except VerificationError as err:
         if args.json:
             print(error_json(err))

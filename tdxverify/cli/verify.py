@@ -11,7 +11,18 @@ from ..errors import PolicyError, VerificationError
 from ..quote import Quote, decode_quote_file, parse_quote
 from ..verdict import Verdict, failure_dict
 from .appraisal import add_appraisal_flags, event_log_from_args, policy_from_args
-from .common import EXIT_FAILED, EXIT_OK, Parser, parse_time, read_input, read_root, short_time
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Parser,
+    check_order,
+    one_stdin,
+    parse_time,
+    read_input,
+    read_quote_arg,
+    read_root,
+    short_time,
+)
 
 NAME = "verify"
 USAGE = (
@@ -23,7 +34,7 @@ USAGE = (
 
 def build_parser() -> Parser:
     v = Parser(prog="tdxverify", description="Verify a DCAP quote against Intel collateral.")
-    v.add_argument("quote", help="quote file: raw binary, hex (optionally 0x) or base64; '-' for stdin")
+    v.add_argument("quote", help="quote file (raw binary, hex or base64), '-' for stdin, or the quote's hex itself")
     v.add_argument("collateral", help="collateral JSON (dcap-qvl QuoteCollateralV3 or a PCS bundle)")
     v.add_argument("--now", help="verification time: unix seconds or ISO-8601 (default: now)")
     v.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
@@ -33,8 +44,13 @@ def build_parser() -> Parser:
     return v
 
 
-def _print_verdict(v: Verdict, out: TextIO) -> None:
-    out.write(f"VERIFIED: {v.tee_type} quote v{v.quote_version}, TCB status {v.status}\n")
+def _print_verdict(v: Verdict, out: TextIO, trailing: int, *, accepted: bool = True) -> None:
+    if accepted:
+        out.write(f"VERIFIED: {v.tee_type} quote v{v.quote_version}, TCB status {v.status}\n")
+    else:  # the headline was NOT VERIFIED: no line of a rejected quote may read as verified
+        out.write(
+            f"  the quote is genuine ({v.tee_type} quote v{v.quote_version}, TCB status {v.status}) but not accepted\n"
+        )
     if v.status != "UpToDate":
         out.write(
             f"  WARNING: the TCB is not UpToDate ({v.status}): Intel knows of issues this platform has not "
@@ -50,6 +66,9 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
     names = ("mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3") if v.tee_type == "TDX" else ("mr_enclave", "mr_signer")
     rows += [(n.upper().replace("_", ""), m[n]) for n in names]
     rows.append(("report data", v.report_data.hex()))
+    rows.append(
+        ("trailing bytes", f"{trailing}{' after the quote (outside every signature, ignored)' if trailing else ''}")
+    )
     c = v.collateral
     rows.append(
         (
@@ -70,9 +89,11 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..verify import Verifier
 
+    one_stdin(QUOTE=args.quote, COLLATERAL=args.collateral, policy=args.policy, root_ca=args.root_ca)
     now = parse_time(args.now) if args.now is not None else None
-    quote_bytes = read_input(args.quote)
+    quote_bytes = read_quote_arg(args.quote)
     collateral_bytes = read_input(args.collateral)
+    check_order(args.quote, quote_bytes, args.collateral, collateral_bytes)
     policy_text = read_input(args.policy).decode("utf-8", "replace") if args.policy else None
     root = read_root(args.root_ca)
     quote: Quote | None = None
@@ -84,14 +105,20 @@ def run(args: argparse.Namespace) -> int:
     except VerificationError as err:
         partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
         if args.json:
-            print(json.dumps(failure_dict(err.to_dict(), quote, verdict=partial), indent=2))
+            print(json.dumps(_with_trailing(failure_dict(err.to_dict(), quote, verdict=partial), quote), indent=2))
         else:
             print(f"NOT VERIFIED: [{err.code}] at step {err.step}: {err.message}")
-            if partial is not None:
-                _print_verdict(partial, sys.stdout)
+            if partial is not None and quote is not None:
+                _print_verdict(partial, sys.stdout, len(quote.trailing_data), accepted=False)
         return EXIT_FAILED
     if args.json:
-        print(json.dumps(verdict.to_dict(), indent=2))
+        print(json.dumps(_with_trailing(verdict.to_dict(), quote), indent=2))
     else:
-        _print_verdict(verdict, sys.stdout)
+        _print_verdict(verdict, sys.stdout, len(quote.trailing_data))
     return EXIT_OK
+
+
+def _with_trailing(d: dict[str, object], quote: Quote | None) -> dict[str, object]:
+    """``trailing_bytes``: bytes after the quote's signature data (outside every signature), if it parsed."""
+    d["trailing_bytes"] = len(quote.trailing_data) if quote is not None else None
+    return d
