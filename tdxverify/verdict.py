@@ -180,6 +180,7 @@ class Verdict:
             "verified_at": _iso(self.verified_at),
             "policy": self.policy.to_dict() if self.policy else None,
             "event_log": self.event_log.to_dict() if self.event_log else None,
+            "trailing_bytes": len(self.quote.trailing_data),
             "error": None,
         }
 
@@ -212,5 +213,6 @@ def failure_dict(
         "collateral": None,
         "policy": None,
         "event_log": None,
+        "trailing_bytes": len(quote.trailing_data) if quote else None,
         "error": error,
     }

@@ -105,20 +105,14 @@ def run(args: argparse.Namespace) -> int:
     except VerificationError as err:
         partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
         if args.json:
-            print(json.dumps(_with_trailing(failure_dict(err.to_dict(), quote, verdict=partial), quote), indent=2))
+            print(json.dumps(failure_dict(err.to_dict(), quote, verdict=partial), indent=2))
         else:
             print(f"NOT VERIFIED: [{err.code}] at step {err.step}: {err.message}")
             if partial is not None and quote is not None:
                 _print_verdict(partial, sys.stdout, len(quote.trailing_data), accepted=False)
         return EXIT_FAILED
     if args.json:
-        print(json.dumps(_with_trailing(verdict.to_dict(), quote), indent=2))
+        print(json.dumps(verdict.to_dict(), indent=2))
     else:
         _print_verdict(verdict, sys.stdout, len(quote.trailing_data))
     return EXIT_OK
-
-
-def _with_trailing(d: dict[str, object], quote: Quote | None) -> dict[str, object]:
-    """``trailing_bytes``: bytes after the quote's signature data (outside every signature), if it parsed."""
-    d["trailing_bytes"] = len(quote.trailing_data) if quote is not None else None
-    return d

@@ -382,8 +382,9 @@ class RegisterContract(Contract):
         env.parse_json(len(collateral))
         env.burn(env.gas_model.quote_verification)
         try:
+            # bytes, never str: a str that is not JSON would be taken as a path on the host's disk
             verdict = tdxverify.verify(
-                quote, collateral, now=env.block_timestamp_seconds, root_ca=env.extra.get("root_ca")
+                quote, collateral.encode(), now=env.block_timestamp_seconds, root_ca=env.extra.get("root_ca")
             )
         except VerificationError as exc:
             env.panic(f"TDX quote verification failed: [{exc.code}] {exc.message}")
