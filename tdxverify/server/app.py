@@ -159,6 +159,8 @@ class _Api:
         else:
             assert error is not None
             out = failure_dict(error.to_dict(), quote, verdict=verdict)
+        # As the CLI's --json: bytes after the quote's signature data (outside every signature).
+        out["trailing_bytes"] = len(quote.trailing_data) if quote is not None else None
         # The finished outcome -- verdict or error, with the quote -- in one place (metrics, recorders).
         s.finish(
             VerifyOutcome(
