@@ -133,7 +133,7 @@ class _Api:
                     headers["Retry-After"] = str(self._retry_after(platform))
                     raise exc
                 collateral = entry.auth
-            verdict = await s.in_pool(s.timed_verify, verifier, quote, collateral)
+            verdict = await s.in_pool(s.timed_verify, verifier, quote, collateral, parsed.event_log)
         except ServiceError as exc:
             error, status = exc, exc.http_status
             if status == 413:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import VerificationError
+from ..eventlog import EventLog
 from ..pccs import collateral_request
 from ..quote import Quote
 from ..verdict import Verdict
@@ -183,11 +184,13 @@ class Service:
         except VerificationError as exc:
             return parsed, exc
 
-    def timed_verify(self, verifier: Verifier, quote: Quote, collateral: CollateralInput) -> Verdict:
-        """Worker thread: verify at the service clock's now, observing the latency histogram."""
+    def timed_verify(
+        self, verifier: Verifier, quote: Quote, collateral: CollateralInput, event_log: EventLog | None = None
+    ) -> Verdict:
+        """Worker thread: verify (replaying ``event_log`` if any) at the service clock's now, observing latency."""
         start = time.perf_counter()
         try:
-            return verifier.verify(quote, collateral, self.clock.now())
+            return verifier.verify(quote, collateral, self.clock.now(), event_log)
         finally:
             self.latency.observe(time.perf_counter() - start)
 
