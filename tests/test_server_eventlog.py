@@ -1,4 +1,4 @@
-"""tdxverify serve with event logs: dstack JSON and binary CCEL logs over HTTP, as the CLI replays them.
+"""tdxverify serve with event logs and with a server policy that requests may only tighten.
 
 Real vector: NEAR MPC's dstack quote and its tcb_info.json; forged quotes for CCEL logs and SGX. Every
 server runs on 127.0.0.1, started by the test.
@@ -19,7 +19,7 @@ import pytest
 
 from tdxverify.cli import main as cli_main
 from tdxverify.eventlog import runtime_digest
-from tdxverify.policy import Policy
+from tdxverify.policy import Policy, load_policy
 from tdxverify.server import ManualClock, ServiceConfig
 from tdxverify.server.runner import BackgroundServer
 from tdxverify.testing import Forge
@@ -177,3 +177,83 @@ def test_ccel_binary_as_hex_and_base64(upstream: PcsServer, capsys: pytest.Captu
         serve_collateral(upstream, "SGX", forge.collateral("SGX"))
         r = post_json(srv.url, {"quote": sgx.hex(), "event_log": log.hex()})
         assert r.status == 200 and r.json()["error"]["code"] == "event_log_invalid", r.body
+
+
+# --------------------------------------------------------------------------- server policy as a floor
+
+SERVER = {"measurements": {"rtmr3": [RTMR3]}, "event_values": {"compose-hash": [COMPOSE]}}
+
+
+def test_a_looser_request_policy_cannot_override_the_server(upstream: PcsServer) -> None:
+    strict = load_policy({"measurements": {"rtmr3": ["11" * 48]}})
+    loose = {"accepted_statuses": ["UpToDate", "SWHardeningNeeded", "OutOfDate"]}
+    with serve(upstream, policy=strict) as srv:
+        r = post_json(srv.url, {"quote": MPC.quote.hex(), "policy": loose})
+        doc = r.json()
+        assert r.status == 200 and doc["ok"] is False and doc["error"]["code"] == "policy_violation"
+        assert names(doc) == {"server:status": True, "server:measurement:rtmr3": False, "request:status": True}
+        assert doc["policy"]["sources"] == {"server": False, "request": True}
+        check_schema(doc)
+        assert "server:measurement:rtmr3" in doc["error"]["message"]
+        assert doc["measurements"]["rtmr3"] == RTMR3  # a verified quote shows what it measured
+        # An empty request policy is the default policy: it loosens nothing either.
+        assert post_json(srv.url, {"quote": MPC.quote.hex(), "policy": {}}).json()["ok"] is False
+
+
+def test_a_tighter_request_policy_adds_its_rules(upstream: PcsServer) -> None:
+    with serve(upstream, policy=load_policy(SERVER)) as srv:
+        base = {"quote": MPC.quote.hex(), "event_log": TCB}
+        r = post_json(srv.url, base)  # no request policy: the server's alone, names unprefixed
+        assert r.json()["ok"] is True and "sources" not in r.json()["policy"]
+        assert names(r.json()) == {"status": True, "measurement:rtmr3": True, "event:compose-hash": True}
+        ok = post_json(srv.url, {**base, "policy": {"event_values": {"app-id": [APP_ID]}}}).json()
+        assert ok["ok"] is True and ok["error"] is None
+        assert names(ok) == {
+            "server:status": True, "server:measurement:rtmr3": True, "server:event:compose-hash": True,
+            "request:status": True, "request:event:app-id": True,
+        }  # fmt: skip
+        assert ok["policy"] == {**ok["policy"], "ok": True, "sources": {"server": True, "request": True}}
+        check_schema(ok)
+        no = post_json(srv.url, {**base, "policy": {"event_values": {"app-id": ["00" * 20]}}}).json()
+        assert no["ok"] is False and no["error"]["code"] == "policy_violation"
+        assert no["policy"]["sources"] == {"server": True, "request": False}
+        assert "request:event:app-id" in no["error"]["message"]
+        # The server's event rule needs the log, whatever the request's policy says.
+        bare = post_json(srv.url, {"quote": MPC.quote.hex(), "policy": {"event_values": {"app-id": [APP_ID]}}})
+        assert names(bare.json())["server:event:compose-hash"] is False
+        assert names(bare.json())["request:event:app-id"] is False
+
+
+def test_without_a_server_policy_the_request_policy_applies_alone(upstream: PcsServer) -> None:
+    with serve(upstream) as srv:
+        r = post_json(srv.url, {"quote": MPC.quote.hex(), "event_log": TCB, "policy": SERVER})
+        assert r.json()["ok"] is True and "sources" not in r.json()["policy"]
+        assert set(names(r.json())) == {"status", "measurement:rtmr3", "event:compose-hash"}
+        r = post_json(srv.url, {"quote": MPC.quote.hex(), "policy": SERVER})  # no log: its event rule fails
+        assert r.json()["error"]["code"] == "policy_violation" and names(r.json())["event:compose-hash"] is False
+
+
+def test_debug_is_allowed_only_when_both_policies_allow_it(tmp_path: Path) -> None:
+    forge = Forge(seed="server-debug")
+    upstream = PcsServer()
+    serve_collateral(upstream, "TDX", forge.collateral())
+    debug = forge.quote(td_attributes=bytes([1]) + bytes(7))
+    allow = {"allow_debug": True}
+    try:
+        for server, request, code in (
+            (None, allow, None),
+            (allow, None, None),
+            (allow, {}, "debug_td"),  # the request does not grant it
+            ({}, allow, "debug_td"),  # the server does not grant it
+            (allow, allow, None),
+        ):
+            pol = load_policy(server) if server is not None else None
+            with serve(upstream, policy=pol, root_ca=forge.root_ca_der, now=forge.now) as srv:
+                body: dict[str, Any] = {"quote": debug.hex()}
+                if request is not None:
+                    body["policy"] = request
+                r = post_json(srv.url, body)
+                assert r.status == 200, r.body
+                assert (r.json()["error"] or {}).get("code") == code, (server, request, r.body)
+    finally:
+        upstream.close()
