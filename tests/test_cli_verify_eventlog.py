@@ -96,3 +96,13 @@ def test_event_log_from_stdin_and_two_dashes(
     code = main(["-", str(MPC / "collateral.json"), "--now", str(EXP["now"]), "--event-log", "-"])
     _, err = capsys.readouterr()
     assert code == 2 and "QUOTE and event-log are both '-'" in err
+
+
+def test_eventlog_command_reads_stdin_once(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((MPC / "tcb_info.json").read_bytes())))
+    code, lines = run(["eventlog", "-", "--quote", str(MPC / "quote.bin")], capsys)
+    assert code == 0 and lines[-1].endswith("matches the quote")
+    for extra in (["--compare", "-"], ["--quote", "-"]):
+        code = main(["eventlog", "-", *extra])
+        _, err = capsys.readouterr()
+        assert code == 2 and "both '-'" in err, err
