@@ -39,6 +39,8 @@ from .vectors import Vector, verifiable_vectors
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 NEAR = next(v for v in verifiable_vectors() if v.name == "tdx-v4-near-contract")
+MPC = Path(__file__).resolve().parent.parent / "vectors" / "tdx-v4-near-mpc-dstack"
+MPC_PARSED = json.loads((MPC / "expected.json").read_text())["parsed"]
 PARSED = NEAR.expected["parsed"]
 NEW_SET = {k: PARSED[k2] for k, k2 in (("mrtd", "mr_td"), *((f"rtmr{i}", f"rtmr{i}") for i in range(4)))}
 OLD_SET = {**NEW_SET, "rtmr3": "11" * 48}
@@ -77,7 +79,7 @@ class ToLocal(urllib.request.BaseHandler):
 
 build = urllib.request.build_opener
 urllib.request.build_opener = lambda *h: build(urllib.request.ProxyHandler({{}}), ToLocal(), *h)
-if argv and argv[0] not in ("parse", "--version", "-h", "--help") and "--now" not in argv:
+if argv and argv[0] not in ("parse", "eventlog", "--version", "-h", "--help") and "--now" not in argv:
     argv = [*argv, "--now", os.environ["OPS_NOW"]]
 from tdxverify.cli import main
 
@@ -186,6 +188,9 @@ class Workspace:
             f.chmod(f.stat().st_mode | stat.S_IXUSR)
         self.write_state(approved=[OLD_SET], collateral=[])
         (root / "worker-quote.hex").write_bytes(vec.quote_path.read_bytes())
+        # The new image's worker: the NEAR MPC vector's quote and dstack event log.
+        (root / "new-image-quote.bin").write_bytes((MPC / "quote.bin").read_bytes())
+        (root / "new-image-tcb_info.json").write_bytes((MPC / "tcb_info.json").read_bytes())
         (root / "old-approve.json").write_text(json.dumps({"measurements": OLD_SET, "clear_others": False}))
 
     def link(self, count: int) -> None:
@@ -276,15 +281,29 @@ def _before_not_approved(ws: Workspace) -> None:
     ws.write_state(approved=[OLD_SET])  # the worker runs an image nobody approved yet
 
 
+def _check_new_rtmr3(ws: Workspace, out: str) -> None:
+    lines = out.splitlines()
+    assert lines[0] == MPC_PARSED["rtmr3"], out
+    assert lines[1] == "named values (bound by their digests):"
+    tcb = json.loads((MPC / "tcb_info.json").read_text())
+    assert f"  compose-hash: {tcb['compose_hash']}" in lines
+    assert any(line.startswith("  app-id: ") for line in lines)
+    replayed = [line.split() for line in lines[lines.index("replayed:") + 1 :]]
+    assert replayed == [[f"RTMR{i}", MPC_PARSED[f"rtmr{i}"], "matches", "the", "quote"] for i in range(4)]
+
+
 def _check_not_approved(ws: Workspace, out: str) -> None:
     lines = out.splitlines()
     assert lines[0].startswith("NOT VERIFIED: [policy_violation]"), out
     assert not any(line.lstrip().startswith("VERIFIED") for line in lines)
-    assert any(line.strip().startswith("[FAIL] measurement:rtmr3") and NEW_SET["rtmr3"] in line for line in lines)
-    assert any(line.strip().startswith("[ok] measurement:rtmr2") for line in lines)
+    rules = [line.strip() for line in lines if line.strip().startswith(("[ok]", "[FAIL]"))]
+    assert [r.split(":")[0] for r in rules] == ["[ok] status", "[ok] advisory_ids", "[FAIL] measurement"], rules
+    assert NEW_SET["rtmr3"] in rules[2] and OLD_SET["rtmr3"] in rules[2]  # measured, and what is approved
     assert lines[-1] == f"measured RTMR3: {NEW_SET['rtmr3']}"
-    policy = json.loads((ws.root / "policy.json").read_text())
-    assert policy["measurements"]["rtmr3"] == [OLD_SET["rtmr3"]]
+
+
+def _check_bound_key(ws: Workspace, out: str) -> None:
+    assert out == "VERIFIED: TDX quote v4, TCB status UpToDate\n", out
 
 
 def _check_status(ws: Workspace, out: str) -> None:
@@ -316,12 +335,14 @@ CHECKS: dict[str, tuple[Callable[[Workspace], None], Callable[[Workspace, str], 
     "one run of the script": (_nothing, _check_cron_run),
     "daily check of the stored collateral": (_nothing, _check_monitoring),
     "the new image's measurements, one per line": (_nothing, _check_measurements),
+    "which RTMR3 does the new image produce?": (_nothing, _check_new_rtmr3),
     "approve the new image next to the old one": (_nothing, _check_approve),
     "retire the old image once no worker runs it": (_nothing, _check_retire),
     "why is this worker not accepted?": (_before_not_approved, _check_not_approved),
     "what does Intel say about this platform?": (_nothing, _check_status),
     "is the stored collateral the problem?": (_nothing, _check_stored),
     "the key the quote binds (64 hex digits)": (_nothing, _check_key),
+    "does the quote bind the worker's key?": (_nothing, _check_bound_key),
 }
 
 

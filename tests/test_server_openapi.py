@@ -92,6 +92,8 @@ def test_spec_is_valid_and_matches_the_answers(upstream: PcsServer) -> None:
         hit("/v1/verify", "POST", post_json(srv.url, {"quote": q.hex(), "policy": {"measurements": {"rtmr3": ["00"]}}}))
         hit("/v1/verify", "POST", post_json(srv.url, {"quote": q.hex(), "collateral": forge.collateral()}))
         hit("/v1/verify", "POST", post_json(srv.url, {"quote": 1}))
+        hit("/v1/verify", "POST", post_json(srv.url, {"quote": q.hex(), "event_log": []}))  # 200 event_log_mismatch
+        hit("/v1/verify", "POST", post_json(srv.url, {"quote": q.hex(), "event_log": "%%"}))  # 400 event_log_invalid
         hit("/v1/verify", "POST", post_quote(srv.url, q[:50]))
         hit("/v1/verify", "POST", post_quote(srv.url, q, "text/html"))
         hit("/v1/verify", "POST", post_quote(srv.url, b"0" * 40000, "text/plain"))

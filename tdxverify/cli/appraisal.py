@@ -14,6 +14,7 @@ both sides.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -149,7 +150,10 @@ def event_log_from_args(args: argparse.Namespace) -> EventLog | None:
 
 
 def read_limited(path: str, limit: int) -> bytes:
-    """A file's bytes, reading at most ``limit + 1`` so an oversized file costs no more than the limit."""
+    """A file's bytes (``-``: standard input), reading at most ``limit + 1`` so an oversized file costs no more
+    than the limit."""
+    if path == "-":
+        return sys.stdin.buffer.read(limit + 1)
     try:
         with open(path, "rb") as fh:
             return fh.read(limit + 1)

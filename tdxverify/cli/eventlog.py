@@ -13,7 +13,7 @@ from ..eventlog.compare import LogDiff, compare_logs
 from ..eventlog.tcg import printable
 from ..quote import TdReport10
 from .appraisal import read_limited
-from .common import EXIT_FAILED, EXIT_OK, Parser, error_json, quote_from_file
+from .common import EXIT_FAILED, EXIT_OK, Parser, error_json, one_stdin, quote_from_file
 
 NAME = "eventlog"
 USAGE = ("tdxverify eventlog FILE [--quote QUOTE] [--compare OLD_LOG] [--format dstack|ccel] [--json]",)
@@ -87,6 +87,7 @@ def _print_diff(diff: LogDiff, out: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when the log parses (and, with --quote, replays to the quote's RTMRs); 1 otherwise."""
+    one_stdin(FILE=args.file, quote=args.quote, compare=args.compare)
     data = read_limited(args.file, MAX_EVENT_LOG_SIZE)
     quote = quote_from_file(args.quote) if args.quote is not None else None
     old_data = read_limited(args.compare, MAX_EVENT_LOG_SIZE) if args.compare is not None else None

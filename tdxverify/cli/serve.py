@@ -28,7 +28,7 @@ def build_parser() -> Parser:
     p.add_argument("--pccs-url", help="PCCS base URL, e.g. https://pccs.internal:8081 (default: Intel PCS)")
     p.add_argument("--cache-dir", help="directory where collateral is persisted (default: memory only)")
     p.add_argument("--refresh", default="6h", help="refresh interval per platform (default: 6h; e.g. 30m, 1d)")
-    p.add_argument("--policy", help="default appraisal policy JSON (a request may send its own)")
+    p.add_argument("--policy", help="policy JSON every request must pass (a request policy can only add rules)")
     p.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA (tests)")
     p.add_argument("--default-fmspc", help="the platform GET /tdx/collateral serves (fetched at start)")
     p.add_argument("--default-ca", choices=("platform", "processor"), default="platform", help="its PCK CA")

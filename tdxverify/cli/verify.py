@@ -8,6 +8,8 @@ import sys
 from typing import TextIO
 
 from ..errors import PolicyError, VerificationError
+from ..eventlog import NAMED_SHORTCUTS, EventLog
+from ..eventlog.tcg import printable
 from ..quote import Quote, decode_quote_file, parse_quote
 from ..verdict import Verdict, failure_dict
 from .appraisal import add_appraisal_flags, event_log_from_args, policy_from_args
@@ -77,6 +79,10 @@ def _print_verdict(v: Verdict, out: TextIO, trailing: int, *, accepted: bool = T
             f"valid until {short_time(v.collateral_expires_at)}",
         )
     )
+    log = v.event_log
+    if log is not None:
+        rows.append(("event log", f"{log.format}, {len(log.events)} events, replays to the quote's RTMR0-3"))
+        rows += _named_rows(log)
     width = max(len(k) for k, _ in rows)
     for k, val in rows:
         out.write(f"  {k.ljust(width)}  {val}\n")
@@ -86,10 +92,33 @@ def _print_verdict(v: Verdict, out: TextIO, trailing: int, *, accepted: bool = T
             out.write(f"    [{'ok' if chk.ok else 'FAIL'}] {chk.name}: {chk.detail}\n")
 
 
+def _named_rows(log: EventLog) -> list[tuple[str, str]]:
+    """The log's well-known named values (app id, compose hash, ...), then the names of the others."""
+    rows = []
+    for name in NAMED_SHORTCUTS.values():
+        values = log.named.get(name, ())
+        if len(values) > 1:
+            rows.append((f"  {name}", f"logged {len(values)} times (ambiguous: no single value)"))
+        elif values:
+            text = printable(values[0])
+            shown = text if name == "kernel-cmdline" and text else values[0].hex() + (f" ({text})" if text else "")
+            rows.append((f"  {name}", shown or '""'))
+    others = [n for n in log.named if n not in NAMED_SHORTCUTS.values()]
+    if others:
+        rows.append(("  other named events", ", ".join(others)))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     from ..verify import Verifier
 
-    one_stdin(QUOTE=args.quote, COLLATERAL=args.collateral, policy=args.policy, root_ca=args.root_ca)
+    one_stdin(
+        QUOTE=args.quote,
+        COLLATERAL=args.collateral,
+        policy=args.policy,
+        root_ca=args.root_ca,
+        event_log=args.event_log,
+    )
     now = parse_time(args.now) if args.now is not None else None
     quote_bytes = read_quote_arg(args.quote)
     collateral_bytes = read_input(args.collateral)

@@ -24,12 +24,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import CollateralError, PolicyError, VerificationError
+from ..policy import Policy
 from ..verdict import Verdict, failure_dict
 from .cache import CachedCollateral
 from .clock import Clock
 from .config import PlatformKey, ServiceConfig
 from .inputs import ServiceError
 from .metrics import CONTENT_TYPE, render
+from .policies import labelled
 from .service import Service, VerifyOutcome
 
 __all__ = ["create_app"]
@@ -111,6 +113,7 @@ class _Api:
         status = 200
         malformed = False
         headers: dict[str, str] = {}
+        also: Policy | None = None
         try:
             body = await _read_body(request, s.config.max_request_bytes, s.config.request_timeout)
             # Until the body is parsed, an error means the quote, collateral or policy sent cannot be
@@ -133,7 +136,8 @@ class _Api:
                     headers["Retry-After"] = str(self._retry_after(platform))
                     raise exc
                 collateral = entry.auth
-            verdict = await s.in_pool(s.timed_verify, verifier, quote, collateral)
+            also = parsed.policy if s.tightening(parsed) else None
+            verdict = await s.in_pool(s.timed_verify, verifier, quote, collateral, parsed.event_log, also)
         except ServiceError as exc:
             error, status = exc, exc.http_status
             if status == 413:
@@ -159,6 +163,10 @@ class _Api:
         else:
             assert error is not None
             out = failure_dict(error.to_dict(), quote, verdict=verdict)
+        if also is not None and isinstance(out.get("policy"), dict):
+            out["policy"] = labelled(out["policy"])
+        # As the CLI's --json: bytes after the quote's signature data (outside every signature).
+        out["trailing_bytes"] = len(quote.trailing_data) if quote is not None else None
         # The finished outcome -- verdict or error, with the quote -- in one place (metrics, recorders).
         s.finish(
             VerifyOutcome(

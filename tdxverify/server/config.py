@@ -86,7 +86,7 @@ class ServiceConfig:
     root_ca: bytes | None = None
     """DER/PEM of another trust root (tests, the forge); default the pinned Intel SGX Root CA."""
     policy: Policy | None = None
-    """The default appraisal policy; a request may send its own instead."""
+    """The appraisal policy every request must pass; a request policy is applied on top (both must accept)."""
     default_platform: PlatformKey | None = None
     """What ``GET /tdx/collateral`` serves; also fetched at start."""
     warm: tuple[PlatformKey, ...] = ()

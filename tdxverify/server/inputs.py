@@ -2,19 +2,23 @@
 
 ``POST /v1/verify`` takes the quote alone (raw bytes, hex or base64, as
 ``application/octet-stream`` or ``text/plain``) or a JSON object
-``{"quote": hex|base64, "collateral"?: object, "policy"?: object}``. Anything
-else is refused with the HTTP status and code a client can act on. No input
-is ever taken as a file path.
+``{"quote": hex|base64, "collateral"?: object, "policy"?: object, "event_log"?: ...}``.
+Anything else is refused with the HTTP status and code a client can act on. No
+input is ever taken as a file path: the event log in particular is parsed here,
+from bytes, and reaches the verifier as a parsed :class:`~tdxverify.eventlog.EventLog`.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..collateral import Collateral, load_collateral
-from ..errors import VerificationError
+from ..errors import EventLogError, VerificationError
+from ..eventlog import EventLog, parse_event_log
 from ..policy import Policy
 from ..quote import Quote, decode_quote_file, parse_quote
 from ..strictjson import JsonProblem, loads_strict
@@ -47,6 +51,8 @@ class VerifyInput:
     policy: Policy | None
     policy_key: str | None
     """The request's policy as canonical JSON (verifiers are reused per distinct policy)."""
+    event_log: EventLog | None = None
+    """The request's event log, parsed (its replay is compared with the quote's RTMRs when verifying)."""
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -91,12 +97,8 @@ def _from_json(body: bytes) -> VerifyInput:
     if unknown:
         # A misspelt member (e.g. "colateral") must not silently change what is verified.
         raise ServiceError(
-            f"unknown member(s) {', '.join(repr(k)[:60] for k in unknown[:5])}; known: quote, collateral, policy"
-        )
-    if doc.get("event_log") is not None:
-        raise ServiceError(
-            "this service's tdxverify cannot replay event logs yet (event_log is not supported): send the "
-            "request without event_log and compare the RTMRs in the verdict yourself"
+            f"unknown member(s) {', '.join(repr(k)[:60] for k in unknown[:5])}; known: "
+            "quote, collateral, policy, event_log"
         )
     q = doc.get("quote")
     if not isinstance(q, str):
@@ -105,7 +107,7 @@ def _from_json(body: bytes) -> VerifyInput:
     quote = parse_quote(raw)
     collateral = _collateral(doc.get("collateral"))
     policy, policy_key = _policy(doc.get("policy"))
-    return VerifyInput(raw, quote, collateral, policy, policy_key)
+    return VerifyInput(raw, quote, collateral, policy, policy_key, _event_log(doc.get("event_log")))
 
 
 def _collateral(value: Any) -> Collateral | None:
@@ -127,6 +129,44 @@ def _policy(value: Any) -> tuple[Policy | None, str | None]:
     if not isinstance(value, dict):
         raise ServiceError(f'"policy" must be a JSON object (see docs/policy.md), not {_kind(value)}')
     return Policy.from_mapping(value), json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]*")
+_WS = re.compile(r"\s+")
+
+
+def _event_log(value: Any) -> EventLog | None:
+    """dstack JSON (an object / array, or that as JSON text) or a binary CCEL log as hex / base64 text.
+
+    Always parsed from bytes: :func:`~tdxverify.eventlog.load_event_log` would take other text as a path.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return parse_event_log(json.dumps(value).encode("utf-8"), "dstack")
+    if not isinstance(value, str):
+        raise ServiceError(
+            f'"event_log" must be dstack JSON (an object or array) or a binary CCEL log as hex or base64 text, '
+            f"not {_kind(value)}",
+            code="event_log_invalid",
+        )
+    if value.lstrip()[:1] in ("{", "["):
+        return parse_event_log(value.encode("utf-8"), "dstack")
+    return parse_event_log(_binary(value))
+
+
+def _binary(text: str) -> bytes:
+    compact = _WS.sub("", text)
+    if not compact:
+        raise EventLogError('"event_log" is an empty string: send the log, or leave the member out')
+    if _HEX.fullmatch(compact) and len(compact) % 2 == 0:
+        return bytes.fromhex(compact[2:] if compact[:2] in ("0x", "0X") else compact)
+    try:
+        return binascii.a2b_base64(compact, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise EventLogError(
+            '"event_log" text is neither dstack JSON nor hex nor base64 (a binary CCEL log must be encoded)'
+        ) from None
 
 
 def _kind(value: Any) -> str:

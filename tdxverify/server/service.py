@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..errors import VerificationError
+from ..errors import PolicyError, VerificationError
+from ..eventlog import EventLog
 from ..pccs import collateral_request
+from ..policy import Policy
 from ..quote import Quote
 from ..verdict import Verdict
 from ..verify import CollateralInput, Verifier
@@ -26,6 +28,7 @@ from .clock import Clock, SystemClock
 from .config import PlatformKey, ServiceConfig
 from .inputs import VerifyInput, parse_verify_body
 from .metrics import Counter, Histogram, Sample
+from .policies import both, floor
 
 __all__ = ["OutcomeHook", "Service", "VerifyOutcome"]
 
@@ -119,12 +122,19 @@ class Service:
     # ------------------------------------------------------------------ verification
 
     def verifier_for(self, request: VerifyInput) -> Verifier:
-        """The default verifier, or one per distinct request policy (reused: their caches stay warm)."""
+        """The default verifier, or one per distinct request policy (reused: their caches stay warm).
+
+        Without a server policy the request's applies alone. With one, the verifier applies the server's
+        (its debug / service-TD grants narrowed to the request's: :func:`.policies.floor`) and
+        :meth:`timed_verify` then applies the request's on top.
+        """
         if request.policy is None or request.policy_key is None:
             return self.verifier
         v = self._policy_verifiers.get(request.policy_key)
         if v is None:
-            v = Verifier(root_ca=self.config.root_ca, policy=request.policy)
+            server = self.config.policy
+            policy = request.policy if server is None else floor(server, request.policy)
+            v = Verifier(root_ca=self.config.root_ca, policy=policy)
             self._policy_verifiers[request.policy_key] = v
             while len(self._policy_verifiers) > _POLICY_VERIFIERS:
                 self._policy_verifiers.popitem(last=False)
@@ -183,11 +193,40 @@ class Service:
         except VerificationError as exc:
             return parsed, exc
 
-    def timed_verify(self, verifier: Verifier, quote: Quote, collateral: CollateralInput) -> Verdict:
-        """Worker thread: verify at the service clock's now, observing the latency histogram."""
+    def tightening(self, request: VerifyInput) -> bool:
+        """True when a request policy applies on top of the server's (both must accept)."""
+        return self.config.policy is not None and request.policy is not None
+
+    def timed_verify(
+        self,
+        verifier: Verifier,
+        quote: Quote,
+        collateral: CollateralInput,
+        event_log: EventLog | None = None,
+        also: Policy | None = None,
+    ) -> Verdict:
+        """Worker thread: verify at the service clock's now, observing the latency histogram.
+
+        ``also``: a request policy applied after the verifier's (the server's): both must accept.
+        """
         start = time.perf_counter()
+        now = self.clock.now()
         try:
-            return verifier.verify(quote, collateral, self.clock.now())
+            try:
+                verdict = verifier.verify(quote, collateral, now, event_log)
+            except PolicyError as exc:
+                # The server's policy rejected a verified quote: the request's rules are still reported.
+                if also is None or not isinstance(exc.verdict, Verdict) or exc.verdict.policy is None:
+                    raise
+                verdict = exc.verdict
+            if also is None:
+                return verdict
+            if verdict.policy is None:  # fail closed: the server's policy must have been applied first
+                raise VerificationError(
+                    "internal error: the server's policy was not applied; the quote is NOT verified",
+                    code="internal_error",
+                )
+            return both(verdict, verdict.policy, also, now)
         finally:
             self.latency.observe(time.perf_counter() - start)
 
