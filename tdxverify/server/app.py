@@ -165,8 +165,6 @@ class _Api:
             out = failure_dict(error.to_dict(), quote, verdict=verdict)
         if also is not None and isinstance(out.get("policy"), dict):
             out["policy"] = labelled(out["policy"])
-        # As the CLI's --json: bytes after the quote's signature data (outside every signature).
-        out["trailing_bytes"] = len(quote.trailing_data) if quote is not None else None
         # The finished outcome -- verdict or error, with the quote -- in one place (metrics, recorders).
         s.finish(
             VerifyOutcome(
