@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 __all__ = [
     "ERROR_CODES",
+    "TIME_CODES",
     "CertificateError",
     "CollateralError",
     "EventLogError",
@@ -83,6 +84,19 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "near_execution_failed": "a simulated NEAR transaction, receipt or view call failed (tdxverify.near)",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
+    }
+)
+
+
+# The codes of a failure that only the verification time caused: the same inputs verify at another time.
+TIME_CODES: frozenset[str] = frozenset(
+    {
+        "certificate_expired",
+        "certificate_not_yet_valid",
+        "crl_expired",
+        "crl_not_yet_valid",
+        "collateral_expired",
+        "collateral_not_yet_valid",
     }
 )
 

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from .collateral import Collateral, authenticate_collateral, load_collateral
-from .errors import CertificateError, CollateralError, VerificationError
+from .errors import TIME_CODES, CertificateError, CollateralError, VerificationError
 from .pck import pck_extension_of
 from .pki import Instant, as_utc, load_certificates, load_crl, pem_chain, pinned_root_ca
 from .quote import Quote, decode_quote_file, parse_quote
@@ -90,16 +90,6 @@ UpdateType = Literal["standard", "early"]
 
 _UA = "tdxverify-fetch-collateral"
 _API_SUFFIX = re.compile(r"/(?:sgx|tdx)/certification/(v\d+)$", re.IGNORECASE)
-_TIME_CODES = frozenset(
-    {
-        "certificate_expired",
-        "certificate_not_yet_valid",
-        "crl_expired",
-        "crl_not_yet_valid",
-        "collateral_expired",
-        "collateral_not_yet_valid",
-    }
-)
 
 
 def _failed(msg: str) -> CollateralError:
@@ -708,7 +698,7 @@ def freshness_report(
         report = authenticate_collateral(collateral, now=t, root=anchor).freshness(t)
     except VerificationError as exc:
         error = exc
-        inside = _inside_every_window(collateral) if exc.code in _TIME_CODES else None
+        inside = _inside_every_window(collateral) if exc.code in TIME_CODES else None
         if inside is not None:
             try:
                 report = authenticate_collateral(collateral, now=inside, root=anchor).freshness(t)

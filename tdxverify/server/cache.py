@@ -36,7 +36,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ..collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_collateral
-from ..errors import CollateralError, VerificationError
+from ..errors import TIME_CODES, CollateralError, VerificationError
 from ..pccs import CollateralRequest, collateral_document, fetch_collateral_for, pcs_base_url
 from ..pki import load_root_ca
 from .clock import Clock
@@ -46,16 +46,6 @@ __all__ = ["CachedCollateral", "CollateralCache", "KeyStatus", "RefreshEvent"]
 
 log = logging.getLogger("tdxverify.server")
 
-_TIME_CODES = frozenset(
-    {
-        "certificate_expired",
-        "certificate_not_yet_valid",
-        "crl_expired",
-        "crl_not_yet_valid",
-        "collateral_expired",
-        "collateral_not_yet_valid",
-    }
-)
 _NOT_YET = frozenset({"certificate_not_yet_valid", "crl_not_yet_valid", "collateral_not_yet_valid"})
 _FILE = re.compile(r"(tdx|sgx)-([0-9A-F]{12})-(platform|processor)\.json")
 
@@ -420,7 +410,7 @@ class CollateralCache:
             auth = authenticate_collateral(collateral, now=now, root=self.root)
         except VerificationError as exc:
             inside = _inside_windows(collateral)
-            if exc.code not in _TIME_CODES or inside is None:
+            if exc.code not in TIME_CODES or inside is None:
                 raise
             # Genuine but out of its window: keep it known (never served) so it is refreshed first.
             auth = authenticate_collateral(collateral, now=inside, root=self.root)
