@@ -22,12 +22,12 @@ from typing import Any
 
 from tdxverify.pccs import collateral_request
 from tdxverify.server import PlatformKey
+from tdxverify.testing.pcs import PROXY_VARS
 
 from .vectors import Vector, verifiable_vectors
 
 VECTORS = verifiable_vectors()
 NEAR = next(v for v in VECTORS if v.name == "tdx-v4-near-contract")
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 
 from tdxverify.cli import main
 from tdxverify.collateral import load_collateral
+from tdxverify.testing.pcs import PROXY_VARS
 from tdxverify.testing.pki import build_pki
 
 from .test_pccs import NEAR, VECTORS, PcsServer, Route, serve_vector
@@ -25,7 +26,7 @@ def _iso(ts: int) -> str:
 
 @pytest.fixture
 def pcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[PcsServer]:
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     s = PcsServer()
     yield s

@@ -26,7 +26,7 @@ from tdxverify import load_collateral
 from tdxverify.cli import main
 from tdxverify.errors import VerificationError
 from tdxverify.quote import decode_quote_file, parse_quote
-from tdxverify.testing.pcs import PcsServer
+from tdxverify.testing.pcs import PROXY_VARS, PcsServer
 
 from .test_pccs import NEAR, VECTORS, ToLocal, serve_vector
 from .vectors import Vector, all_vectors
@@ -40,7 +40,7 @@ PHALA = next(v for v in VECTORS if v.name == "tdx-v4-phala-uptodate")
 @pytest.fixture
 def pcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[PcsServer]:
     """A PCS-shaped server on 127.0.0.1; Intel's hosts are routed to it (nothing reaches the network)."""
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     s = PcsServer()
     build = urllib.request.build_opener

@@ -44,7 +44,7 @@ from tdxverify.pccs import (
 )
 from tdxverify.quote import parse_quote
 from tdxverify.testing import Forge
-from tdxverify.testing.pcs import PcsServer, Route, serve_collateral
+from tdxverify.testing.pcs import PROXY_VARS, PcsServer, Route, serve_collateral
 from tdxverify.testing.pki import PkiSpec
 from tdxverify.verify import verify
 
@@ -90,7 +90,7 @@ def local_opener(server: PcsServer) -> tuple[urllib.request.OpenerDirector, ToLo
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[PcsServer]:
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for var in PROXY_VARS:
         monkeypatch.delenv(var, raising=False)
     s = PcsServer()
     yield s

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +22,10 @@ from tdxverify.testing import Forge
 from tdxverify.testing.pcs import PcsServer, serve_collateral
 from tdxverify.verify import verify
 
-from .server_support import NEAR, PROXY_VARS, VECTORS, http, key_of, metric, post_json, post_quote
+from .server_support import NEAR, VECTORS, http, key_of, metric, post_json, post_quote
 from .vectors import Vector
 
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def upstream() -> Iterator[PcsServer]:
-    s = PcsServer()
-    yield s
-    s.close()
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

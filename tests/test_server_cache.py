@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,12 @@ from tdxverify.testing import Forge
 from tdxverify.testing.collateral import DEFAULT_ISSUE_DATE
 from tdxverify.testing.pcs import PcsServer, Route, pcs_body, serve_collateral
 
-from .server_support import NEAR, PROXY_VARS, http, key_of, metric, post_quote, wait_until
+from .server_support import NEAR, http, key_of, metric, post_quote, wait_until
 
 TCB = "/tdx/certification/v4/tcb"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def upstream() -> Iterator[PcsServer]:
-    s = PcsServer()
-    yield s
-    s.close()
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 def config(upstream: PcsServer, **kw: Any) -> ServiceConfig:

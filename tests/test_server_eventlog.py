@@ -26,7 +26,7 @@ from tdxverify.testing import Forge
 from tdxverify.testing.pcs import PcsServer, serve_collateral
 
 from .eventlog_builders import RawEvent, ccel_log, fold
-from .server_support import PROXY_VARS, VECTORS, key_of, post_json
+from .server_support import VECTORS, key_of, post_json
 
 MPC = next(v for v in VECTORS if v.name == "tdx-v4-near-mpc-dstack")
 TCB_PATH = MPC.path / "tcb_info.json"
@@ -36,10 +36,7 @@ APP_ID = next(e["event_payload"] for e in TCB["event_log"] if e["event"] == "app
 RTMR3 = MPC.expected["parsed"]["rtmr3"]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 @pytest.fixture

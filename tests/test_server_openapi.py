@@ -4,7 +4,6 @@ every status a route gives is documented for it, and every JSON body validates a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -16,22 +15,12 @@ from tdxverify.server.runner import BackgroundServer
 from tdxverify.testing import Forge
 from tdxverify.testing.pcs import PcsServer, Route, serve_collateral
 
-from .server_support import PROXY_VARS, Resp, http, post_json, post_quote
+from .server_support import Resp, http, post_json, post_quote
 
 TCB = "/tdx/certification/v4/tcb"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def upstream() -> Iterator[PcsServer]:
-    s = PcsServer()
-    yield s
-    s.close()
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 def check(spec: dict[str, Any], path: str, method: str, r: Resp) -> None:

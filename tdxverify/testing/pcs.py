@@ -17,7 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PcsServer", "Route", "pcs_body", "serve_collateral"]
+__all__ = ["PROXY_VARS", "PcsServer", "Route", "pcs_body", "serve_collateral"]
+
+# Environment variables that would send a client's requests for 127.0.0.1 through a proxy: unset them in tests.
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 @dataclass
