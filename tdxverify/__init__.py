@@ -17,6 +17,7 @@ from .errors import (
     TcbError,
     VerificationError,
 )
+from .limits import DEFAULT_LIMITS, Limits
 from .policy import Policy, load_policy
 from .quote import Quote, load_quote, parse_quote
 from .verdict import Verdict
@@ -25,11 +26,13 @@ from .verify import Verifier, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "ERROR_CODES",
     "AuthenticatedCollateral",
     "CertificateError",
     "Collateral",
     "CollateralError",
+    "Limits",
     "Policy",
     "PolicyError",
     "Quote",

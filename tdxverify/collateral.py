@@ -35,7 +35,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from .errors import CertificateError, CollateralError, VerificationError
+from .limits import DEFAULT_LIMITS, Limits, check_size
 from .pki import (
+    TCB_SIGNING_CN,
     Instant,
     TimeBound,
     VerifiedChain,
@@ -48,6 +50,7 @@ from .pki import (
     load_crl,
     load_root_ca,
     pem_chain,
+    require_common_name,
     signing_key_of,
     verify_chain,
     verify_crl,
@@ -362,7 +365,7 @@ def _cn(name: x509.Name) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_collateral(src: CollateralSource) -> Collateral:
+def load_collateral(src: CollateralSource, *, limits: Limits | None = None) -> Collateral:
     """Load collateral from a path, JSON text (str starting with ``{``, or bytes),
     or an already-decoded mapping.
 
@@ -370,29 +373,35 @@ def load_collateral(src: CollateralSource) -> Collateral:
     ``os.PathLike`` is always a path. Codes: ``input_invalid`` (unreadable
     path, unsupported argument), ``collateral_format`` (malformed JSON,
     field, type or encoding; duplicate keys), ``collateral_missing`` (a
-    required piece absent).
+    required piece absent), ``input_too_large`` (the document over
+    ``limits.collateral`` or one member over ``limits.collateral_member``;
+    default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
     """
+    limits = DEFAULT_LIMITS if limits is None else limits
     if isinstance(src, Mapping):
-        return _from_mapping(src)
+        return _from_mapping(src, limits)
     if isinstance(src, (bytes, bytearray, memoryview)):
+        _check_document(len(src), limits)
         try:
             text = bytes(src).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _fmt(f"the collateral file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        return _from_text(text)
+        return _from_text(text, limits)
     if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
-        return _from_text(src)
+        _check_document(len(src), limits)
+        return _from_text(src, limits)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                data = fh.read(limits.collateral + 1)
         except (OSError, ValueError) as exc:
             raise VerificationError(
                 f"cannot read the collateral file {str(path)!r:.200} ({exc}); check the path",
                 code="input_invalid",
                 step="collateral",
             ) from None
-        return load_collateral(data)
+        return load_collateral(data, limits=limits)
     raise VerificationError(
         f"collateral must be a path, JSON text or a mapping, not {type(src).__name__}",
         code="input_invalid",
@@ -400,14 +409,30 @@ def load_collateral(src: CollateralSource) -> Collateral:
     )
 
 
-def _from_text(text: str) -> Collateral:
+def _check_document(size: int, limits: Limits) -> None:
+    check_size(
+        size, limits.collateral, "the collateral document", name="collateral", step="collateral", error=CollateralError
+    )
+
+
+def _from_text(text: str, limits: Limits) -> Collateral:
     value = _loads(text.lstrip("\ufeff"), "the collateral")
     if not isinstance(value, dict):
         raise _fmt("the collateral JSON is not an object")
-    return _from_mapping(value)
+    return _from_mapping(value, limits)
 
 
-def _from_mapping(m: Mapping[str, Any]) -> Collateral:
+def _from_mapping(m: Mapping[str, Any], limits: Limits) -> Collateral:
+    for key, value in m.items():
+        if isinstance(value, (str, bytes, bytearray)):
+            check_size(
+                len(value),
+                limits.collateral_member,
+                f"the collateral member {str(key)[:40]!r}",
+                name="collateral_member",
+                step="collateral",
+                error=CollateralError,
+            )
     if "tcb_info_response" in m or "qe_identity_response" in m:
         return _from_bundle(m)
     if "tcb_info" in m or "qe_identity" in m:
@@ -690,6 +715,9 @@ def _signed_document(
         step=step,
         what=f"the {what} issuer chain",
         expected_length=2,
+    )
+    require_common_name(
+        chain.leaf, TCB_SIGNING_CN, code="tcb_signing_chain_invalid", step=step, what=f"the {what} signing certificate"
     )
     key = signing_key_of(chain.leaf, code="tcb_signing_chain_invalid", step=step)
     if not verify_raw_signature(key, raw, signature):

@@ -26,6 +26,7 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
     {
         # input and parsing
         "input_invalid": "an argument (time, path, encoding, root CA) could not be used",
+        "input_too_large": "an input (quote, certification data, collateral, event log) exceeds its size limit",
         "quote_format": "the quote bytes are not a well-formed DCAP quote",
         "unsupported_quote_version": "quote version / TEE type combination not supported",
         "unsupported_attestation_key_type": "attestation key type is not ECDSA-P256",

@@ -40,9 +40,12 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .errors import CertificateError, CollateralError, VerificationError
 from .pck import PckExtension, pck_extension_of
+from .pem import PemProblem, split_pem
 
 __all__ = [
+    "PCK_CERTIFICATE_CN",
     "PINNED_ROOT_CA_SHA256",
+    "TCB_SIGNING_CN",
     "BoundKind",
     "CertificateInput",
     "Instant",
@@ -60,6 +63,7 @@ __all__ = [
     "load_root_ca",
     "pem_chain",
     "pinned_root_ca",
+    "require_common_name",
     "signing_key_of",
     "verify_chain",
     "verify_crl",
@@ -81,11 +85,6 @@ BoundKind: TypeAlias = Literal["certificate", "crl", "tcb_info", "qe_identity"]
 # Critical extensions a verifier of Intel's PKI understands; any other
 # critical extension makes the certificate unusable (RFC 5280, 4.2).
 _KNOWN_CRITICAL = frozenset({ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE})
-
-_PEM_BLOCK = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
-    re.DOTALL,
-)
 
 
 # --------------------------------------------------------------------------- time
@@ -345,26 +344,18 @@ def load_root_ca(data: bytes | str | x509.Certificate | None = None) -> x509.Cer
 
 
 def _pem_blocks(text: str, what: str, code: str, step: str) -> list[str]:
-    blocks: list[str] = []
-    pos = 0
-    for m in _PEM_BLOCK.finditer(text):
-        gap = text[pos : m.start()]
-        if gap.strip(" \t\r\n\x00"):
+    try:
+        blocks = split_pem(text, gap_chars=" \t\r\n\x00")
+    except PemProblem as exc:
+        raise CertificateError(f"{what} {exc}", code=code, step=step) from None
+    for block in blocks:
+        if block.label != "CERTIFICATE":
             raise CertificateError(
-                f"{what} has text outside its PEM blocks ({gap.strip()[:40]!r})", code=code, step=step
-            )
-        if m.group(1) != "CERTIFICATE":
-            raise CertificateError(
-                f"{what} holds a PEM block of type {m.group(1)!r}; only certificates are allowed",
+                f"{what} holds a PEM block of type {block.label!r}; only certificates are allowed",
                 code=code,
                 step=step,
             )
-        blocks.append(m.group(0))
-        pos = m.end()
-    tail = text[pos:]
-    if tail.strip(" \t\r\n\x00"):
-        raise CertificateError(f"{what} has text outside its PEM blocks ({tail.strip()[:40]!r})", code=code, step=step)
-    return blocks
+    return [text[b.start : b.end] for b in blocks]
 
 
 # What cryptography's loaders raise for malformed input (InvalidVersion is not a ValueError).
@@ -512,8 +503,11 @@ def load_crl(
         raise bad(f"a {type(data).__name__} is not a CRL encoding")
     text = data.strip()
     if text.startswith("-----BEGIN"):
-        m = _PEM_BLOCK.fullmatch(text)
-        if m is None or m.group(1) != "X509 CRL":
+        try:
+            blocks = split_pem(text)
+        except PemProblem as exc:
+            raise bad(f"the PEM text {exc}") from None
+        if len(blocks) != 1 or blocks[0].label != "X509 CRL":
             raise bad("expected exactly one PEM block of type 'X509 CRL'")
         try:
             return _decoded_crl(x509.load_pem_x509_crl(text.encode("ascii")), bad)
@@ -824,6 +818,18 @@ def check_revocation(
     order, so their windows can be checked. Does not check CRL times.
     """
     used: list[VerifiedCrl] = []
+    top = path[0] if path else None
+    if top is not None and top.subject == top.issuer:
+        # A root cannot be revoked by its own CRL in RFC 5280 terms (Intel's QVL does not look), but
+        # a root CA CRL that lists the root says its key is no longer trusted: fail closed.
+        for root_crl in crls:
+            if root_crl.covers(top) and root_crl.is_revoked(top):
+                raise CertificateError(
+                    f"{what}: the root CA CRL lists the trust root {certificate_label(top)} itself (serial "
+                    f"{top.serial_number:x}) as revoked; nothing it signed can be trusted",
+                    code="untrusted_root",
+                    step=step,
+                )
     for issuer, cert in itertools.pairwise(path):
         crl = next((c for c in crls if c.covers(issuer)), None)
         if crl is None:
@@ -981,6 +987,7 @@ def verify_pck_chain(
         revoked_leaf_code="pck_revoked",
     )
     leaf = verified.leaf
+    require_common_name(leaf, PCK_CERTIFICATE_CN, code="pck_chain_invalid", step=step, what="the PCK certificate")
     return PckChain(
         certificates=verified.certificates,
         leaf=leaf,
@@ -990,6 +997,28 @@ def verify_pck_chain(
         root_included=verified.root_included,
         time_bounds=verified.time_bounds,
     )
+
+
+PCK_CERTIFICATE_CN = "SGX PCK Certificate"
+"""Intel's QVL requires the PCK certificate's common name to contain this (``STATUS_INVALID_PCK_CERT``)."""
+TCB_SIGNING_CN = "SGX TCB Signing"
+"""Intel's QVL requires the TCB signing certificate's common name to contain this
+(``STATUS_SGX_TCB_SIGNING_CERT_MISSING``)."""
+
+
+def require_common_name(cert: x509.Certificate, phrase: str, *, code: str, step: str, what: str) -> None:
+    """Raise ``code`` unless a common name of ``cert``'s subject contains ``phrase``."""
+    try:
+        cns = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    except ValueError:
+        cns = []
+    if not any(phrase in cn for cn in cns):
+        raise CertificateError(
+            f"{what} is named {certificate_label(cert)}, but Intel's certificate profile requires its common "
+            f"name to contain {phrase!r}: it is not the kind of certificate this chain needs",
+            code=code,
+            step=step,
+        )
 
 
 def signing_key_of(cert: x509.Certificate, *, code: str, step: str) -> ec.EllipticCurvePublicKey:

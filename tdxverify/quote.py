@@ -17,6 +17,8 @@ import struct
 from dataclasses import dataclass
 
 from .errors import QuoteFormatError
+from .limits import DEFAULT_LIMITS, Limits, check_size
+from .pem import PemProblem, split_pem
 
 __all__ = [
     "HEADER_SIZE",
@@ -358,20 +360,30 @@ def _parse_td_report(r: _Reader, size: int) -> TdReport10:
     return TdReport10(**common)
 
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n?(.*?)-----END CERTIFICATE-----", re.S)
+_PEM_GAP = " \t\n\r\x0b\x0c"
+_DROP_GAP = str.maketrans("", "", _PEM_GAP)
 
 
 def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
-    # Intel's QE NUL-terminates the chain inside its declared size.
-    text = data.rstrip(b"\x00")
+    # Intel's QE NUL-terminates the chain inside its declared size. latin-1 maps
+    # bytes to characters one to one, so offsets and non-ASCII bytes survive.
+    text = data.rstrip(b"\x00").decode("latin-1")
+    try:
+        blocks = split_pem(text, gap_chars=_PEM_GAP, newline_required=False)
+    except PemProblem as exc:
+        if exc.blocks_before:
+            raise QuoteFormatError(
+                f"PCK certificate chain at offset {offset} has non-PEM bytes after certificate {exc.blocks_before}"
+            ) from None
+        raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain") from None
+    if len(blocks) > _MAX_PEM_CERTS:
+        raise QuoteFormatError(f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates")
     certs: list[bytes] = []
-    last = 0
-    for m in _PEM_BLOCK.finditer(text):
-        if text[last : m.start()].strip():
+    for block in blocks:
+        if block.label != "CERTIFICATE":
             raise QuoteFormatError(f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates")
-        body = re.sub(rb"\s+", b"", m.group(1))
         try:
-            der = base64.b64decode(body, validate=True)
+            der = base64.b64decode(block.body.translate(_DROP_GAP), validate=True)
         except (binascii.Error, ValueError):
             raise QuoteFormatError(
                 f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"
@@ -379,17 +391,12 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
         if not der:
             raise QuoteFormatError(f"PCK certificate {len(certs) + 1} at offset {offset} is empty")
         certs.append(der)
-        if len(certs) > _MAX_PEM_CERTS:
-            raise QuoteFormatError(
-                f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates"
-            )
-        last = m.end()
-    if text[last:].strip() or not certs:
+    if not certs:
         raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain")
     return tuple(certs)
 
 
-def _parse_certification_data(r: _Reader, field: str) -> CertificationData:
+def _parse_certification_data(r: _Reader, field: str, limits: Limits) -> CertificationData:
     start = r.pos
     cert_type = r.u16(f"{field}.type")
     size = r.u32(f"{field}.size")
@@ -400,16 +407,25 @@ def _parse_certification_data(r: _Reader, field: str) -> CertificationData:
         )
     data_offset = r.pos
     data = r.take(size, f"{field}.data")
+    # After take(): a size larger than the input is a truncation (quote_format), not a size attack.
+    check_size(
+        size,
+        limits.certification_data,
+        f"{field} at offset {start}",
+        name="certification_data",
+        step="parse",
+        error=QuoteFormatError,
+    )
     chain = _parse_pem_chain(data, data_offset) if cert_type == CERT_PCK_CHAIN else None
     return CertificationData(cert_type, data, chain)
 
 
-def _parse_qe_report_block(r: _Reader, field: str) -> QeReportCertificationData:
+def _parse_qe_report_block(r: _Reader, field: str, limits: Limits) -> QeReportCertificationData:
     qe_report = _parse_enclave_report(r, f"{field}.qe_report")
     qe_sig = r.take(ECDSA_SIGNATURE_SIZE, f"{field}.qe_report_signature")
     auth_len = r.u16(f"{field}.qe_auth_data.size")
     auth = r.take(auth_len, f"{field}.qe_auth_data")
-    nested = _parse_certification_data(r, f"{field}.certification_data")
+    nested = _parse_certification_data(r, f"{field}.certification_data", limits)
     return QeReportCertificationData(qe_report, qe_sig, auth, nested)
 
 
@@ -420,36 +436,39 @@ def _expect_consumed(r: _Reader, field: str) -> None:
         )
 
 
-def _parse_signature_data(buf: bytes, start: int, end: int, version: int) -> QuoteSignatureData:
+def _parse_signature_data(buf: bytes, start: int, end: int, version: int, limits: Limits) -> QuoteSignatureData:
     r = _Reader(buf, start, end)
     sig = r.take(ECDSA_SIGNATURE_SIZE, "signature_data.signature")
     key = r.take(ECDSA_KEY_SIZE, "signature_data.attestation_key")
     if version == 3:
-        qe = _parse_qe_report_block(r, "signature_data")
+        qe = _parse_qe_report_block(r, "signature_data", limits)
         outer = qe.certification_data
     else:
-        outer = _parse_certification_data(r, "signature_data.certification_data")
+        outer = _parse_certification_data(r, "signature_data.certification_data", limits)
         qe = None
         if outer.cert_type == CERT_QE_REPORT:
             inner_start = r.pos - len(outer.data)
             ir = _Reader(buf, inner_start, r.pos)
-            qe = _parse_qe_report_block(ir, "qe_report_certification_data")
+            qe = _parse_qe_report_block(ir, "qe_report_certification_data", limits)
             _expect_consumed(ir, "qe_report_certification_data")
     _expect_consumed(r, "signature_data")
     return QuoteSignatureData(sig, key, outer, qe)
 
 
-def parse_quote(raw: bytes) -> Quote:
+def parse_quote(raw: bytes, *, limits: Limits | None = None) -> Quote:
     """Parse raw quote bytes (SGX v3, TDX v4, TDX v5) into a :class:`Quote`.
 
     Raises :class:`QuoteFormatError` (code ``quote_format``,
-    ``unsupported_quote_version`` or ``unsupported_certification_data``).
+    ``unsupported_quote_version``, ``unsupported_certification_data``, or
+    ``input_too_large`` past ``limits``, default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
     Bytes after the declared signature data are kept as ``trailing_data``.
     """
     if isinstance(raw, (bytearray, memoryview)):
         raw = bytes(raw)
     if not isinstance(raw, bytes):
         raise QuoteFormatError(f"a quote must be bytes, not {type(raw).__name__}")
+    limits = DEFAULT_LIMITS if limits is None else limits
+    check_size(len(raw), limits.quote, "the quote", name="quote", step="parse", error=QuoteFormatError)
     r = _Reader(raw)
     header = _parse_header(r)
     descriptor: BodyDescriptor | None = None
@@ -506,7 +525,7 @@ def parse_quote(raw: bytes) -> Quote:
             f"signature_data.size at offset {sig_start - 4} is {sig_len} but only {r.remaining} "
             "bytes follow: the quote is truncated"
         )
-    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version)
+    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version, limits)
     return Quote(
         header=header,
         body_descriptor=descriptor,
@@ -567,26 +586,35 @@ def decode_quote_file(data: bytes) -> bytes:
     return _decode_text(text)
 
 
-def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:
+# Hex doubles the size and base64 adds a third; whitespace and line breaks add more.
+_TEXT_FACTOR = 4
+
+
+def load_quote(src: bytes | bytearray | str | os.PathLike[str], *, limits: Limits | None = None) -> Quote:
     """Load a quote from raw bytes, a hex / base64 string, or a file path.
 
-    Files may hold the raw quote, or hex / base64 text.
+    Files may hold the raw quote, or hex / base64 text. Text and files may be
+    up to 4x ``limits.quote`` (``input_too_large`` beyond).
     """
+    limits = DEFAULT_LIMITS if limits is None else limits
+    text_limit = _TEXT_FACTOR * limits.quote
     if isinstance(src, (bytes, bytearray, memoryview)):
-        return parse_quote(bytes(src))
+        return parse_quote(bytes(src), limits=limits)
     if isinstance(src, os.PathLike):
         try:
             with open(src, "rb") as fh:
-                data = fh.read()
+                data = fh.read(text_limit + 1)
         except OSError as exc:
             raise QuoteFormatError(
                 f"cannot read quote file {os.fspath(src)!r}: {exc.strerror or exc}",
                 code="input_invalid",
                 step="load",
             ) from None
-        return parse_quote(decode_quote_file(data))
+        check_size(len(data), text_limit, "the quote file", name="quote", step="load", error=QuoteFormatError)
+        return parse_quote(decode_quote_file(data), limits=limits)
     if isinstance(src, str):
-        return parse_quote(_decode_text(src))
+        check_size(len(src), text_limit, "the quote text", name="quote", step="load", error=QuoteFormatError)
+        return parse_quote(_decode_text(src), limits=limits)
     raise QuoteFormatError(
         f"cannot load a quote from {type(src).__name__}: pass bytes, a hex/base64 string or a path",
         code="input_invalid",

@@ -45,6 +45,7 @@ from .errors import (
     TcbError,
     VerificationError,
 )
+from .limits import Limits
 from .pki import PckChain, as_utc, check_time_bounds, load_root_ca, verify_pck_chain, verify_raw_signature
 from .policy import Policy
 from .quote import (
@@ -237,7 +238,9 @@ def _step_qe_identity(quote: Quote, auth: AuthenticatedCollateral) -> tcb.QeResu
 
 def _step_quote_signature(quote: Quote) -> None:
     """7. The attestation key signed header + body."""
-    key = _p256_key(quote.signature_data.attestation_key, "attestation key", "quote_signature_invalid", "quote")
+    key = _p256_key(
+        quote.signature_data.attestation_key, "attestation key", "quote_signature_invalid", "quote_signature"
+    )
     if not verify_raw_signature(key, quote.signed_region, quote.signature_data.signature):
         raise VerificationError(
             "the quote signature does not verify with the attestation key: the header or body was altered",
@@ -379,9 +382,13 @@ class Verifier:
     collateral.
     """
 
-    def __init__(self, root_ca: bytes | None = None, policy: Policy | None = None) -> None:
+    def __init__(
+        self, root_ca: bytes | None = None, policy: Policy | None = None, limits: Limits | None = None
+    ) -> None:
         self.root: x509.Certificate = load_root_ca(root_ca)
         self.policy = policy
+        self.limits = limits
+        """Size limits on quotes and collateral given as bytes/text (``None``: the defaults)."""
         self._collateral_cache: _LruCache[Collateral, AuthenticatedCollateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
 
@@ -399,7 +406,7 @@ class Verifier:
                 )
             collateral.check_time(t)
             return collateral
-        col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral)
+        col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral, limits=self.limits)
         cached = self._collateral_cache.get(col)
         if cached is not None:
             cached.check_time(t)
@@ -428,7 +435,7 @@ class Verifier:
             ) from exc
 
     def _verify(self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime) -> Verdict:
-        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in)
+        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in, limits=self.limits)
         _step_header(quote)
         auth = self.authenticate(collateral, now)
         _step_collateral_kind(quote, auth)
@@ -500,6 +507,7 @@ def verify(
     now: int | float | datetime | None = None,
     root_ca: bytes | None = None,
     policy: Policy | None = None,
+    limits: Limits | None = None,
 ) -> Verdict:
     """Verify a DCAP quote against Intel collateral.
 
@@ -508,7 +516,8 @@ def verify(
     ``now``: unix seconds or an aware datetime (``None``: current time).
     ``root_ca``: DER/PEM of another trust root (tests); default the pinned Intel SGX Root CA.
     ``policy``: appraisal rules; without one every status but ``Revoked`` is accepted and reported.
+    ``limits``: size limits on the quote and collateral (``input_too_large``); default ``DEFAULT_LIMITS``.
 
     Returns a :class:`Verdict`; raises :class:`VerificationError` (with a stable ``code``) on any failure.
     """
-    return Verifier(root_ca=root_ca, policy=policy).verify(quote, collateral, now)
+    return Verifier(root_ca=root_ca, policy=policy, limits=limits).verify(quote, collateral, now)
