@@ -401,3 +401,13 @@ def test_der_reader_never_accepts_what_asn1crypto_rejects(data: st.DataObject) -
     # Whatever we accept is valid DER that the reference decodes to the same values.
     assert core.load(bytes(der), strict=True).dump(force=True) == bytes(der)
     assert _reference(bytes(der)) == ours
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="%%%2Aa0F\n-", max_size=40000))
+def test_chunked_unquote_equals_unquote(text: str) -> None:
+    from urllib.parse import unquote
+
+    from tdxverify.pki import _unquote
+
+    assert _unquote(text) == unquote(text)
