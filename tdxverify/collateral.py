@@ -40,18 +40,21 @@ from .pki import (
     TCB_SIGNING_CN,
     Instant,
     TimeBound,
+    TimeWindow,
     VerifiedChain,
     VerifiedCrl,
     as_utc,
     certificate_bound,
     check_revocation,
     check_time_bounds,
+    check_time_window,
     load_certificates,
     load_crl,
     load_root_ca,
     pem_chain,
     require_common_name,
     signing_key_of,
+    time_window,
     verify_chain,
     verify_crl,
     verify_raw_signature,
@@ -637,9 +640,14 @@ class AuthenticatedCollateral:
         """The window that ends first."""
         return min(self.time_bounds, key=lambda b: (b.not_after, b.end_inclusive))
 
+    @cached_property
+    def window(self) -> TimeWindow:
+        """The intersection of ``time_bounds``: one comparison pair decides them all."""
+        return time_window(self.time_bounds)
+
     def check_time(self, now: Instant) -> None:
         """Raise the coded error of the first window ``now`` is outside of; no cryptography."""
-        check_time_bounds(self.time_bounds, as_utc(now))
+        check_time_window(self.time_bounds, self.window, as_utc(now))
 
     def is_valid_at(self, now: Instant) -> bool:
         t = as_utc(now)
@@ -703,10 +711,22 @@ def _crl_facts(crl: x509.CertificateRevocationList) -> dict[str, Any]:
 
 
 def _signed_document(
-    chain_src: Any, anchor: x509.Certificate, raw: bytes, signature: bytes, *, code: str, step: str, what: str
+    chain_src: Any,
+    anchor: x509.Certificate,
+    raw: bytes,
+    signature: bytes,
+    *,
+    code: str,
+    step: str,
+    what: str,
+    verified: VerifiedChain | None = None,
 ) -> VerifiedChain:
-    """Verify a signed document's issuer chain to ``anchor``, then its signature over the exact ``raw`` bytes."""
-    chain = verify_chain(
+    """Verify a signed document's issuer chain to ``anchor``, then its signature over the exact ``raw`` bytes.
+
+    ``verified``: the same chain (certificate for certificate), already verified
+    to the same anchor in this call; its links are not checked twice.
+    """
+    chain = verified or verify_chain(
         chain_src,
         root=anchor,
         now=None,
@@ -766,6 +786,9 @@ def authenticate_collateral(
         step="tcb_info",
         what="TCB info",
     )
+    # Intel signs both documents with one TCB signing certificate: the identical
+    # chain is verified once (Certificate equality compares the DER).
+    same = collateral.qe_identity_issuer_chain == collateral.tcb_info_issuer_chain
     qe_chain = _signed_document(
         collateral.qe_identity_issuer_chain,
         anchor,
@@ -774,6 +797,7 @@ def authenticate_collateral(
         code="qe_identity_signature_invalid",
         step="qe_identity",
         what="QE identity",
+        verified=tcb_chain if same else None,
     )
     crl_chain = verify_chain(
         collateral.pck_crl_issuer_chain,

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from importlib import resources
 from typing import Literal, TypeAlias
 from urllib.parse import unquote
@@ -51,6 +52,7 @@ __all__ = [
     "Instant",
     "PckChain",
     "TimeBound",
+    "TimeWindow",
     "VerifiedChain",
     "VerifiedCrl",
     "as_utc",
@@ -58,6 +60,7 @@ __all__ = [
     "certificate_label",
     "check_revocation",
     "check_time_bounds",
+    "check_time_window",
     "load_certificates",
     "load_crl",
     "load_root_ca",
@@ -65,6 +68,7 @@ __all__ = [
     "pinned_root_ca",
     "require_common_name",
     "signing_key_of",
+    "time_window",
     "verify_chain",
     "verify_crl",
     "verify_pck_chain",
@@ -204,6 +208,39 @@ def check_time_bounds(bounds: Iterable[TimeBound], now: Instant) -> None:
     now = as_utc(now)
     for bound in bounds:
         bound.check(now)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The intersection of several :class:`TimeBound` windows: one pair of comparisons decides them all."""
+
+    start: datetime
+    end: datetime
+    end_inclusive: bool
+
+    def contains(self, now: datetime) -> bool:
+        """Whether the aware datetime ``now`` is inside every window this one intersects."""
+        if now < self.start:
+            return False
+        return now <= self.end if self.end_inclusive else now < self.end
+
+
+def time_window(bounds: Iterable[TimeBound]) -> TimeWindow:
+    """The intersection of ``bounds`` (non-empty); an exclusive end wins a tie with an inclusive one."""
+    bounds = tuple(bounds)
+    first = min(bounds, key=lambda b: (b.not_after, b.end_inclusive))
+    return TimeWindow(max(b.not_before for b in bounds), first.not_after, first.end_inclusive)
+
+
+def check_time_window(bounds: Sequence[TimeBound], window: TimeWindow, now: datetime) -> None:
+    """:func:`check_time_bounds` for an aware ``now``, deciding the common case with ``window`` alone.
+
+    Outside the window, the bounds are checked in order, so the error is the
+    same one :func:`check_time_bounds` raises.
+    """
+    if not window.contains(now):
+        check_time_bounds(bounds, now)
+        raise AssertionError("a time outside the intersection is outside one of its windows")  # pragma: no cover
 
 
 def certificate_bound(cert: x509.Certificate, step: str) -> TimeBound:
@@ -875,6 +912,12 @@ def check_revocation(
     return tuple(used)
 
 
+class _Loaded(tuple[x509.Certificate, ...]):
+    """Certificates this module just loaded and decoded: verify_chain does not decode them again."""
+
+    __slots__ = ()
+
+
 def verify_chain(
     chain: CertificateInput,
     *,
@@ -908,7 +951,7 @@ def verify_chain(
     signature must then verify with ``root``'s key.
     """
     t = as_utc(now) if now is not None else None  # a bad time fails before any work
-    certs = load_certificates(chain, code=code, step=step, what=what)
+    certs = chain if isinstance(chain, _Loaded) else load_certificates(chain, code=code, step=step, what=what)
     path, root_included = _build_path(certs, root, code, step, what)
     if expected_length is not None and len(path) != expected_length:
         raise CertificateError(
@@ -959,6 +1002,11 @@ class PckChain:
     root_included: bool
     time_bounds: tuple[TimeBound, ...]
 
+    @cached_property
+    def window(self) -> TimeWindow:
+        """The intersection of ``time_bounds``: where a cached chain is valid."""
+        return time_window(self.time_bounds)
+
 
 def _pck_ca_kind(leaf: x509.Certificate, step: str) -> Literal["platform", "processor"]:
     try:
@@ -997,7 +1045,7 @@ def verify_pck_chain(
     ``pck_extension_invalid`` for the leaf's SGX extension.
     """
     what = "the PCK certificate chain"
-    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what)
+    certs = _Loaded(load_certificates(chain, code="pck_chain_invalid", step=step, what=what))
     verified = verify_chain(
         certs,
         root=root,

@@ -82,14 +82,14 @@ class _Reader:
         return self._end - self.pos
 
     def take(self, n: int, field: str) -> bytes:
-        if n < 0 or n > self.remaining:
+        pos = self.pos
+        if n < 0 or pos + n > self._end:
             raise QuoteFormatError(
                 f"{field} at offset {self.pos} needs {n} bytes but only {self.remaining} remain: "
                 "the quote is truncated or a length field is wrong; check that the whole quote was captured"
             )
-        out = self._buf[self.pos : self.pos + n]
-        self.pos += n
-        return out
+        self.pos = pos + n
+        return self._buf[pos : pos + n]
 
     def u16(self, field: str) -> int:
         value: int = struct.unpack("<H", self.take(2, field))[0]
@@ -361,7 +361,14 @@ def _parse_td_report(r: _Reader, size: int) -> TdReport10:
 
 
 _PEM_GAP = " \t\n\r\x0b\x0c"
-_DROP_GAP = str.maketrans("", "", _PEM_GAP)
+
+
+def _drop_gap(body: str) -> str:
+    # str.replace per character present is several times faster than translate() here.
+    for c in _PEM_GAP:
+        if c in body:
+            body = body.replace(c, "")
+    return body
 
 
 def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
@@ -383,7 +390,7 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
         if block.label != "CERTIFICATE":
             raise QuoteFormatError(f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates")
         try:
-            der = base64.b64decode(block.body.translate(_DROP_GAP), validate=True)
+            der = base64.b64decode(_drop_gap(block.body), validate=True)
         except (binascii.Error, ValueError):
             raise QuoteFormatError(
                 f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"

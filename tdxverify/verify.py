@@ -23,6 +23,7 @@ then, if given, the appraisal :class:`~tdxverify.policy.Policy`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -46,7 +47,7 @@ from .errors import (
     VerificationError,
 )
 from .limits import Limits
-from .pki import PckChain, as_utc, check_time_bounds, load_root_ca, verify_pck_chain, verify_raw_signature
+from .pki import PckChain, as_utc, check_time_window, load_root_ca, verify_pck_chain, verify_raw_signature
 from .policy import Policy
 from .quote import (
     ATTESTATION_KEY_ECDSA_P256,
@@ -196,7 +197,7 @@ def _step_pck_chain(
     key = (auth.collateral.fingerprint, chain)
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
-        check_time_bounds(cached.time_bounds, now)
+        check_time_window(cached.time_bounds, cached.window, now)
         return cached
     pck = verify_pck_chain(chain, root=root, now=now, crls=auth.crls)
     if cache is not None:
@@ -390,6 +391,8 @@ class Verifier:
         self.limits = limits
         """Size limits on quotes and collateral given as bytes/text (``None``: the defaults)."""
         self._collateral_cache: _LruCache[Collateral, AuthenticatedCollateral] = _LruCache(_CACHE_SIZE)
+        # Content hash of collateral given as text / bytes / a mapping -> the Collateral loaded from it.
+        self._loaded_cache: _LruCache[bytes, Collateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
@@ -406,7 +409,7 @@ class Verifier:
                 )
             collateral.check_time(t)
             return collateral
-        col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral, limits=self.limits)
+        col = collateral if isinstance(collateral, Collateral) else self._load(collateral)
         cached = self._collateral_cache.get(col)
         if cached is not None:
             cached.check_time(t)
@@ -414,6 +417,17 @@ class Verifier:
         auth = authenticate_collateral(col, now=t, root=self.root)
         self._collateral_cache.put(col, auth)
         return auth
+
+    def _load(self, src: CollateralInput) -> Collateral:
+        """``load_collateral``, reusing an earlier load of the same content (by SHA-256) without re-parsing."""
+        digest = _content_digest(src)
+        if digest is None:
+            return load_collateral(src, limits=self.limits)  # type: ignore[arg-type]
+        cached = self._loaded_cache.get(digest)
+        if cached is None:
+            cached = load_collateral(src, limits=self.limits)  # type: ignore[arg-type]
+            self._loaded_cache.put(digest, cached)
+        return cached
 
     @property
     def _root_fingerprint(self) -> bytes:
@@ -453,6 +467,25 @@ class Verifier:
         if self.policy is not None:
             verdict = _appraise(verdict, self.policy, now)
         return verdict
+
+
+def _content_digest(src: object) -> bytes | None:
+    """SHA-256 naming collateral content given as text, bytes or a JSON-shaped mapping; else None.
+
+    Loading is deterministic, so equal content loads to an equal ``Collateral``.
+    Paths are not hashed (the file may change between calls).
+    """
+    if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
+        return hashlib.sha256(b"t" + src.encode("utf-8", "surrogatepass")).digest()
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(b"b" + bytes(src)).digest()
+    if isinstance(src, Mapping):
+        try:
+            text = json.dumps(src, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):  # bytes values, odd keys: load without caching
+            return None
+        return hashlib.sha256(b"m" + text.encode("utf-8", "surrogatepass")).digest()
+    return None
 
 
 def _make_verdict(
