@@ -482,6 +482,15 @@ def _chain(m: Mapping[str, Any], key: str) -> tuple[x509.Certificate, ...]:
         raise _fmt(exc.message) from None
 
 
+def _same_chain(
+    m: Mapping[str, Any], key: str, other_key: str, other: tuple[x509.Certificate, ...]
+) -> tuple[x509.Certificate, ...]:
+    """``_chain(m, key)``, reusing ``other`` (loaded from ``other_key``) when the two texts are identical."""
+    if isinstance(m[key], (str, bytes)) and m[key] == m[other_key]:
+        return other
+    return _chain(m, key)
+
+
 def _crl(m: Mapping[str, Any], key: str) -> x509.CertificateRevocationList:
     value = m[key]
     if not isinstance(value, (str, bytes)):
@@ -521,10 +530,10 @@ def _from_dcap_qvl(m: Mapping[str, Any]) -> Collateral:
         format="dcap-qvl",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=_signature(m["tcb_info_signature"], "tcb_info_signature", "tcb_info"),
-        tcb_info_issuer_chain=_chain(m, "tcb_info_issuer_chain"),
+        tcb_info_issuer_chain=(tcb_chain := _chain(m, "tcb_info_issuer_chain")),
         qe_identity_raw=qe_raw,
         qe_identity_signature=_signature(m["qe_identity_signature"], "qe_identity_signature", "qe_identity"),
-        qe_identity_issuer_chain=_chain(m, "qe_identity_issuer_chain"),
+        qe_identity_issuer_chain=_same_chain(m, "qe_identity_issuer_chain", "tcb_info_issuer_chain", tcb_chain),
         pck_crl_issuer_chain=_chain(m, "pck_crl_issuer_chain"),
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
@@ -564,10 +573,10 @@ def _from_bundle(m: Mapping[str, Any]) -> Collateral:
         format="pcs-bundle",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=tcb_sig,
-        tcb_info_issuer_chain=_chain(m, "tcb_info_issuer_chain"),
+        tcb_info_issuer_chain=(tcb_chain := _chain(m, "tcb_info_issuer_chain")),
         qe_identity_raw=qe_raw,
         qe_identity_signature=qe_sig,
-        qe_identity_issuer_chain=_chain(m, "qe_identity_issuer_chain"),
+        qe_identity_issuer_chain=_same_chain(m, "qe_identity_issuer_chain", "tcb_info_issuer_chain", tcb_chain),
         pck_crl_issuer_chain=_chain(m, "pck_crl_issuer_chain"),
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
@@ -628,14 +637,14 @@ class AuthenticatedCollateral:
     @property
     def valid_from(self) -> datetime:
         """The latest start of all windows: before it, something is not yet valid."""
-        return max(b.not_before for b in self.time_bounds)
+        return self.window.start
 
     @property
     def expires_at(self) -> datetime:
         """The earliest end of all windows (a CRL is already expired at its nextUpdate itself)."""
-        return self.expires_first.not_after
+        return self.window.end
 
-    @property
+    @cached_property
     def expires_first(self) -> TimeBound:
         """The window that ends first."""
         return min(self.time_bounds, key=lambda b: (b.not_after, b.end_inclusive))

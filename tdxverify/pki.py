@@ -49,6 +49,7 @@ __all__ = [
     "TCB_SIGNING_CN",
     "BoundKind",
     "CertificateInput",
+    "DecodedChain",
     "Instant",
     "PckChain",
     "TimeBound",
@@ -458,9 +459,18 @@ def _decoded(cert: x509.Certificate, index: int, what: str, code: str, step: str
     return cert
 
 
+class DecodedChain(tuple[x509.Certificate, ...]):
+    """Certificates returned by :func:`load_certificates`: every field the checks read was decoded.
+
+    Certificates are immutable, so :func:`verify_chain` does not decode these again.
+    """
+
+    __slots__ = ()
+
+
 def load_certificates(
     src: CertificateInput, *, code: str = "pck_chain_invalid", step: str = "pki", what: str = "the chain"
-) -> tuple[x509.Certificate, ...]:
+) -> DecodedChain:
     """Certificates from PEM text (str/bytes; URL-encoded PEM, as in PCS headers, too)
     or a sequence of DER bytes / certificate objects.
 
@@ -490,7 +500,7 @@ def load_certificates(
                     f"certificate {i + 1} of {what} cannot be parsed ({exc})", code=code, step=step
                 ) from None
             out.append(_decoded(cert, i, what, code, step))
-        return tuple(out)
+        return DecodedChain(out)
     certs: list[x509.Certificate] = []
     try:
         items = list(src)
@@ -517,7 +527,7 @@ def load_certificates(
             )
     if not certs:
         raise CertificateError(f"{what} is empty", code=code, step=step)
-    return tuple(certs)
+    return DecodedChain(certs)
 
 
 def pem_chain(certs: Iterable[x509.Certificate]) -> str:
@@ -663,6 +673,8 @@ class VerifiedCrl:
 
     def covers(self, issuer: x509.Certificate) -> bool:
         """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
+        if issuer == self.issuer:  # the very certificate that verified it (DER equality): same name and key
+            return True
         return self.crl.issuer == issuer.subject and _spki(self.issuer) == _spki(issuer)
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
@@ -762,13 +774,12 @@ def _build_path(
     def bad(why: str, c: str = code) -> CertificateError:
         return CertificateError(f"{what} {why}", code=c, step=step)
 
-    seen: set[bytes] = set()
+    seen: set[x509.Certificate] = set()  # Certificate equality and hash are those of the DER
     by_subject: dict[x509.Name, x509.Certificate] = {}
     for cert in certs:
-        der = _der(cert)
-        if der in seen:
+        if cert in seen:
             raise bad(f"holds {certificate_label(cert)} twice")
-        seen.add(der)
+        seen.add(cert)
         if cert.subject in by_subject:
             raise bad(f"holds two different certificates named {certificate_label(cert)}")
         by_subject[cert.subject] = cert
@@ -809,7 +820,7 @@ def _build_path(
                 "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
                 "untrusted_root",
             )
-        if _der(top) != _der(root):
+        if top != root:  # Certificate equality is DER equality
             # A re-issue of the anchor by the same key is acceptable (Intel's QVL checks the
             # copy's self-signature); a copy altered by anyone else is not.
             try:
@@ -912,12 +923,6 @@ def check_revocation(
     return tuple(used)
 
 
-class _Loaded(tuple[x509.Certificate, ...]):
-    """Certificates this module just loaded and decoded: verify_chain does not decode them again."""
-
-    __slots__ = ()
-
-
 def verify_chain(
     chain: CertificateInput,
     *,
@@ -951,7 +956,7 @@ def verify_chain(
     signature must then verify with ``root``'s key.
     """
     t = as_utc(now) if now is not None else None  # a bad time fails before any work
-    certs = chain if isinstance(chain, _Loaded) else load_certificates(chain, code=code, step=step, what=what)
+    certs = chain if isinstance(chain, DecodedChain) else load_certificates(chain, code=code, step=step, what=what)
     path, root_included = _build_path(certs, root, code, step, what)
     if expected_length is not None and len(path) != expected_length:
         raise CertificateError(
@@ -1045,7 +1050,7 @@ def verify_pck_chain(
     ``pck_extension_invalid`` for the leaf's SGX extension.
     """
     what = "the PCK certificate chain"
-    certs = _Loaded(load_certificates(chain, code="pck_chain_invalid", step=step, what=what))
+    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what)
     verified = verify_chain(
         certs,
         root=root,

@@ -307,7 +307,13 @@ def report_fields(report: Report) -> dict[str, str]:
 # --------------------------------------------------------------------------- parsing
 
 
+_HEADER = struct.Struct("<HHIHH16s20s")
+
+
 def _parse_header(r: _Reader) -> QuoteHeader:
+    if r.remaining >= HEADER_SIZE:  # one unpack; the field-by-field path below names a truncated field
+        fields = _HEADER.unpack(r.take(HEADER_SIZE, "header"))
+        return QuoteHeader(*fields)
     version = r.u16("header.version")
     ak_type = r.u16("header.attestation_key_type")
     tee_type = r.u32("header.tee_type")

@@ -3,7 +3,7 @@
 For each parser, an input of adversarial shape is timed at 64 KiB and at
 1 MiB (16x the size). The 1 MiB run must take under 1 s and at most 30x the
 64 KiB run: a quadratic parser shows 256x. Times are the minimum of several
-runs, which resists the noise of a shared, busy machine. Limits are raised
+runs of the thread's CPU time, which resists the noise of a shared, busy machine. Limits are raised
 for these inputs (the defaults refuse most of them before any parsing), so
 what is measured is the parser itself.
 """
@@ -41,20 +41,23 @@ COLLATERAL = FORGE.collateral()
 
 
 def _min_time(fn: Callable[[], object], runs: int) -> float:
-    """Minimum over ``runs`` calls, with the cyclic GC paused during each call.
+    """Minimum CPU time of this thread over ``runs`` calls, with the cyclic GC paused during each call.
 
-    A full collection walks the whole test process's heap (pytest, hypothesis,
-    every module), a cost that depends on what ran before, not on the input.
+    CPU time, not wall time: on an oversubscribed machine a long call is
+    preempted several times and a short one not at all, which would inflate
+    exactly the ratio measured here. A full GC collection walks the whole test
+    process's heap (pytest, hypothesis, every module), a cost that depends on
+    what ran before, not on the input.
     """
     best = float("inf")
     for _ in range(runs):
         gc.collect()
         gc.disable()
         try:
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             with contextlib.suppress(VerificationError):  # rejecting is the expected outcome for most inputs
                 fn()
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, time.thread_time() - t0)
         finally:
             gc.enable()
     return best
