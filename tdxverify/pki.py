@@ -679,7 +679,8 @@ class VerifiedCrl:
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         """Whether ``cert`` (issued by this CRL's issuer) is listed."""
-        return cert.issuer == self.crl.issuer and cert.serial_number in self.revoked_serials
+        # The serial lookup first: it is cheap and almost always misses; names are compared only on a hit.
+        return cert.serial_number in self.revoked_serials and cert.issuer == self.crl.issuer
 
 
 def verify_crl(

@@ -237,11 +237,18 @@ def _step_qe_identity(quote: Quote, auth: AuthenticatedCollateral) -> tcb.QeResu
     return tcb.qe_identity_status(auth.qe_identity, _qe_certification(quote).qe_report)
 
 
-def _step_quote_signature(quote: Quote) -> None:
-    """7. The attestation key signed header + body."""
-    key = _p256_key(
-        quote.signature_data.attestation_key, "attestation key", "quote_signature_invalid", "quote_signature"
-    )
+def _step_quote_signature(quote: Quote, keys: _LruCache[bytes, ec.EllipticCurvePublicKey] | None = None) -> None:
+    """7. The attestation key signed header + body.
+
+    ``keys`` (the Verifier's): attestation keys already decoded, by their 64
+    raw bytes; a QE keeps its key across quotes. Only valid points are cached.
+    """
+    raw = quote.signature_data.attestation_key
+    key = keys.get(raw) if keys is not None else None
+    if key is None:
+        key = _p256_key(raw, "attestation key", "quote_signature_invalid", "quote_signature")
+        if keys is not None:
+            keys.put(raw, key)
     if not verify_raw_signature(key, quote.signed_region, quote.signature_data.signature):
         raise VerificationError(
             "the quote signature does not verify with the attestation key: the header or body was altered",
@@ -394,6 +401,7 @@ class Verifier:
         # Content hash of collateral given as text / bytes / a mapping -> the Collateral loaded from it.
         self._loaded_cache: _LruCache[bytes, Collateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
+        self._key_cache: _LruCache[bytes, ec.EllipticCurvePublicKey] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -457,7 +465,7 @@ class Verifier:
         _step_qe_report_signature(quote, pck)
         _step_qe_report_data(quote)
         qe_result = _step_qe_identity(quote, auth)
-        _step_quote_signature(quote)
+        _step_quote_signature(quote, self._key_cache)
         _step_platform_match(pck, auth)
         platform = _step_platform_tcb(quote, pck, auth)
         module = _step_tdx_module(quote, auth)
