@@ -372,6 +372,10 @@ class _LruCache(Generic[K, V]):
                 self._data.move_to_end(key)
             return value
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
     def put(self, key: K, value: V) -> None:
         with self._lock:
             self._data[key] = value
@@ -488,6 +492,14 @@ def _content_digest(src: object) -> bytes | None:
     if isinstance(src, (bytes, bytearray, memoryview)):
         return hashlib.sha256(b"b" + bytes(src)).digest()
     if isinstance(src, Mapping):
+        items = list(src.items())
+        if all(type(k) is str and type(v) is str for k, v in items):
+            # The common shape (every member a string): hash the members, length-prefixed, in key order.
+            h = hashlib.sha256(b"s")
+            for key, value in sorted(items):
+                for part in (key.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")):
+                    h.update(len(part).to_bytes(8, "big") + part)
+            return h.digest()
         try:
             text = json.dumps(src, sort_keys=True, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):  # bytes values, odd keys: load without caching

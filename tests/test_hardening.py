@@ -60,7 +60,8 @@ def test_quote_pem_chain_unterminated_after_a_good_certificate() -> None:
     good = FORGE.pki.pck_chain_pem.encode()
     err = code_of(tdxverify.parse_quote, FORGE.quote(pck_cert_data=good + _unterminated(50)))
     assert err.code == "quote_format"
-    assert "non-PEM bytes after certificate 3" in err.message
+    assert "PCK certificate 4 at offset" in err.message
+    assert "no END CERTIFICATE line" in err.message
 
 
 def test_collateral_chain_of_unterminated_blocks_is_rejected() -> None:
