@@ -39,6 +39,7 @@ from .limits import DEFAULT_LIMITS, Limits, check_size
 from .pki import (
     TCB_SIGNING_CN,
     Instant,
+    Link,
     TimeBound,
     TimeWindow,
     VerifiedChain,
@@ -619,6 +620,12 @@ class AuthenticatedCollateral:
     def pck_certificate_chain(self) -> tuple[x509.Certificate, ...] | None:
         """The collateral's own PCK chain, if any. Unverified: use verify_pck_chain."""
         return self.collateral.pck_certificate_chain
+
+    @cached_property
+    def verified_links(self) -> frozenset[Link]:
+        """Every certificate signature verified to the root here: a PCK chain through the same
+        PCK CA (the PCK CRL issuer) need not verify that CA's signature again."""
+        return self.tcb_info_chain.links | self.qe_identity_chain.links | self.pck_crl_issuer_chain.links
 
     @property
     def crls(self) -> tuple[VerifiedCrl, VerifiedCrl]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -51,6 +51,7 @@ __all__ = [
     "CertificateInput",
     "DecodedChain",
     "Instant",
+    "Link",
     "PckChain",
     "TimeBound",
     "TimeWindow",
@@ -86,6 +87,9 @@ CertificateInput: TypeAlias = str | bytes | Sequence[bytes | x509.Certificate]
 """A chain as PEM text (str or bytes), or a sequence of DER bytes / certificates."""
 
 BoundKind: TypeAlias = Literal["certificate", "crl", "tcb_info", "qe_identity"]
+
+Link: TypeAlias = tuple[x509.Certificate, x509.Certificate]
+"""``(issuer, certificate)``: one signature of a chain."""
 
 # Critical extensions a verifier of Intel's PKI understands; any other
 # critical extension makes the certificate unusable (RFC 5280, 4.2).
@@ -759,6 +763,11 @@ class VerifiedChain:
         return self.certificates[0]
 
     @property
+    def links(self) -> frozenset[Link]:
+        """The ``(issuer, certificate)`` pairs whose signatures verified, for ``verify_chain(verified_links=)``."""
+        return frozenset(itertools.pairwise(self.certificates))
+
+    @property
     def leaf(self) -> x509.Certificate:
         return self.certificates[-1]
 
@@ -936,6 +945,7 @@ def verify_chain(
     expected_length: int | None = None,
     leaf_is_ca: bool = False,
     revoked_leaf_code: str = "certificate_revoked",
+    verified_links: Collection[Link] = (),
 ) -> VerifiedChain:
     """Build and check a path from ``chain`` to the trusted ``root``.
 
@@ -952,6 +962,11 @@ def verify_chain(
     ``crls=None`` skips revocation: only for callers that run
     :func:`check_revocation` on the returned path themselves.
 
+    ``verified_links``: ``(issuer, certificate)`` pairs whose signature was
+    already verified (``VerifiedChain.links`` of a chain to the same root);
+    certificates compare by DER, so only the identical signature by the
+    identical issuer is skipped. Every other check still runs on them.
+
     The root may be absent from ``chain``: the path is completed with
     ``root`` when the top certificate names ``root`` as its issuer, and its
     signature must then verify with ``root``'s key.
@@ -966,6 +981,8 @@ def verify_chain(
             step=step,
         )
     for issuer, cert in itertools.pairwise(path):
+        if (issuer, cert) in verified_links:  # this very signature already verified, see VerifiedChain.links
+            continue
         try:
             cert.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
@@ -1039,6 +1056,7 @@ def verify_pck_chain(
     now: Instant | None,
     crls: Sequence[VerifiedCrl],
     step: str = "pck_chain",
+    verified_links: Collection[Link] = (),
 ) -> PckChain:
     """Verify a PCK chain (root, PCK Platform/Processor CA, PCK leaf) at ``now``.
 
@@ -1062,6 +1080,7 @@ def verify_pck_chain(
         what=what,
         expected_length=3,
         revoked_leaf_code="pck_revoked",
+        verified_links=verified_links,
     )
     leaf = verified.leaf
     require_common_name(leaf, PCK_CERTIFICATE_CN, code="pck_chain_invalid", step=step, what="the PCK certificate")
