@@ -10,7 +10,10 @@ in the input.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from cryptography import x509
 
@@ -116,23 +119,44 @@ def _tlv(buf: bytes, pos: int, end: int, where: str) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _oid(value: bytes, where: str) -> str:
-    if not value or value[-1] & 0x80:
-        raise _bad(f"{where} is not a valid OBJECT IDENTIFIER")
+# One subidentifier: a byte < 0x80, or a first byte 0x81-0xFF (0x80 would be a non-minimal
+# leading zero), continuation bytes >= 0x80, and a last byte < 0x80. Deterministic: linear.
+_OID_CONTENT = re.compile(rb"(?:[\x81-\xff][\x80-\xff]*[\x00-\x7f]|[\x00-\x7f])+", re.DOTALL)
+
+
+def _check_oid(value: bytes, where: str) -> bytes:
+    """The content octets of a DER OBJECT IDENTIFIER, checked to be well formed and minimal."""
+    if _OID_CONTENT.fullmatch(value) is None:
+        raise _bad(f"{where} is not a valid, minimal OBJECT IDENTIFIER encoding")
+    return value
+
+
+def _oid_text(value: bytes) -> str:
+    """Dotted form of valid OID content octets (for messages)."""
     arcs: list[int] = []
     cur = 0
-    fresh = True
     for b in value:
-        if fresh and b == 0x80:
-            raise _bad(f"{where} is not a minimal OBJECT IDENTIFIER encoding")
         cur = (cur << 7) | (b & 0x7F)
-        fresh = not b & 0x80
-        if fresh:
+        if not b & 0x80:
             arcs.append(cur)
             cur = 0
     first = arcs[0]
     head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
     return ".".join(str(a) for a in head + arcs[1:])
+
+
+def _oid_content(dotted: str) -> bytes:
+    """DER content octets of a dotted OID (for the OIDs this module looks up)."""
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return bytes(out)
 
 
 def _sequence_items(buf: bytes, start: int, end: int, where: str) -> list[tuple[int, int, int, int]]:
@@ -146,8 +170,9 @@ def _sequence_items(buf: bytes, start: int, end: int, where: str) -> list[tuple[
     return items
 
 
-_Entries = dict[str, tuple[int, bytes]]
-"""OID -> (tag, content octets; the whole element for a SEQUENCE) of a SEQUENCE OF SEQUENCE {OID, value}."""
+_Entries = dict[bytes, tuple[int, bytes]]
+"""OID content octets -> (tag, content octets; the whole element for a SEQUENCE) of a SEQUENCE OF SEQUENCE
+{OID, value}. DER makes an OID's encoding unique, so equal bytes are equal OIDs."""
 
 
 def _index(buf: bytes, where: str) -> _Entries:
@@ -164,17 +189,30 @@ def _index(buf: bytes, where: str) -> _Entries:
         parts = _sequence_items(buf, es, ee, at)
         if len(parts) != 2 or parts[0][0] != _OID:
             raise _bad(f"{at} is not a SEQUENCE of an OBJECT IDENTIFIER and a value")
-        oid = _oid(buf[parts[0][2] : parts[0][3]], at)
+        oid = _check_oid(buf[parts[0][2] : parts[0][3]], at)
         if oid in out:
-            raise _bad(f"{where} repeats entry {oid}")
+            raise _bad(f"{where} repeats entry {_oid_text(oid)}")
         vtag, vstart, vs, ve = parts[1]
         # A nested SEQUENCE keeps its whole encoding, to be indexed in turn.
         out[oid] = (vtag, buf[vstart:ve] if vtag == _SEQUENCE else buf[vs:ve])
     return out
 
 
+# Content octets of every OID this module looks up, computed once.
+_ENCODED: Mapping[str, bytes] = MappingProxyType(
+    {
+        oid: _oid_content(oid)
+        for oid in (
+            *(f"{_P}.{i}" for i in range(1, 8)),
+            *(f"{_P}.2.{i}" for i in range(1, 19)),
+            *(f"{_P}.7.{i}" for i in range(1, 4)),
+        )
+    }
+)
+
+
 def _value(entries: _Entries, oid: str, tag: int, name: str, required: bool = True) -> bytes | None:
-    found = entries.get(oid)
+    found = entries.get(_ENCODED[oid])
     if found is None:
         if required:
             raise _bad(f"missing {name} ({oid})")

@@ -412,3 +412,21 @@ def test_chunked_unquote_equals_unquote(text: str) -> None:
     from tdxverify.pki import _unquote
 
     assert _unquote(text) == unquote(text)
+
+
+@pytest.mark.parametrize("oid_content", [b"\x2a\x80\x01", b"\x2a\x86", b""])
+def test_sgx_extension_rejects_malformed_object_identifiers(oid_content: bytes) -> None:
+    der = encode_sgx_extension(SgxExtensionSpec())
+    n = der[1] & 0x7F
+    bad_entry = _tlv(0x30, _tlv(0x06, oid_content) + b"\x05\x00")
+    err = code_of(parse_pck_extension, _tlv(0x30, der[2 + n :] + bad_entry))
+    assert err.code == "pck_extension_invalid"
+    assert "OBJECT IDENTIFIER" in err.message
+
+
+def test_sgx_extension_repeated_entry_names_the_oid() -> None:
+    der = encode_sgx_extension(SgxExtensionSpec())
+    n = der[1] & 0x7F
+    fmspc = _entry("1.2.840.113741.1.13.1.4", core.OctetString(b"\x00" * 6).dump())
+    err = code_of(parse_pck_extension, _tlv(0x30, der[2 + n :] + fmspc))
+    assert "repeats entry 1.2.840.113741.1.13.1.4" in err.message
