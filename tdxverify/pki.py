@@ -784,46 +784,52 @@ def _build_path(
     def bad(why: str, c: str = code) -> CertificateError:
         return CertificateError(f"{what} {why}", code=c, step=step)
 
+    # cryptography builds a new Name object on every .subject / .issuer access: read each once.
+    subjects = [c.subject for c in certs]
+    issuers = [c.issuer for c in certs]
     seen: set[x509.Certificate] = set()  # Certificate equality and hash are those of the DER
-    by_subject: dict[x509.Name, x509.Certificate] = {}
-    for cert in certs:
+    by_subject: dict[x509.Name, int] = {}
+    for i, cert in enumerate(certs):
         if cert in seen:
             raise bad(f"holds {certificate_label(cert)} twice")
         seen.add(cert)
-        if cert.subject in by_subject:
+        if subjects[i] in by_subject:
             raise bad(f"holds two different certificates named {certificate_label(cert)}")
-        by_subject[cert.subject] = cert
+        by_subject[subjects[i]] = i
 
-    def issues_another(c: x509.Certificate) -> bool:
-        return any(d is not c and d.issuer == c.subject for d in certs)
+    def issues_another(i: int) -> bool:
+        return any(j != i and issuers[j] == subjects[i] for j in range(len(certs)))
 
-    leaves = [c for c in certs if not issues_another(c)]
+    leaves = [i for i in range(len(certs)) if not issues_another(i)]
     if len(leaves) != 1:
         if not leaves:
             raise bad("has no leaf: its certificates issue each other in a cycle")
-        names = ", ".join(certificate_label(c) for c in leaves)
+        names = ", ".join(certificate_label(certs[i]) for i in leaves)
         raise bad(
             f"does not form a single path: {names} each end a separate branch "
             "(a missing link, or an extra certificate that does not belong)"
         )
-    path = [leaves[0]]
+    order = [leaves[0]]
     cur = leaves[0]
-    while cur.issuer != cur.subject:
-        parent = by_subject.get(cur.issuer)
+    while issuers[cur] != subjects[cur]:
+        parent = by_subject.get(issuers[cur])
         if parent is None:
             break
-        if any(p is parent for p in path):
+        if parent in order:
             raise bad("has an issuer cycle")
-        path.append(parent)
+        order.append(parent)
         cur = parent
-    if len(path) != len(certs):
-        extra = [c for c in certs if not any(p is c for p in path)]
+    if len(order) != len(certs):
+        extra = [certs[i] for i in range(len(certs)) if i not in order]
         raise bad(f"holds certificates outside the path: {', '.join(certificate_label(c) for c in extra)}")
+    path = [certs[i] for i in order]
+    top_subject, top_issuer = subjects[order[-1]], issuers[order[-1]]
 
     top = path[-1]
-    root_included = top.subject == top.issuer
+    root_subject = root.subject
+    root_included = top_subject == top_issuer
     if root_included:
-        if top.subject != root.subject or _spki(top) != _spki(root):
+        if top_subject != root_subject or _spki(top) != _spki(root):
             raise bad(
                 f"ends at the self-signed {certificate_label(top)}, which is not the trusted root "
                 f"(SHA-256 of its DER {hashlib.sha256(_der(top)).hexdigest()}); only the pinned Intel "
@@ -844,11 +850,11 @@ def _build_path(
         # Same name and key as the trust anchor: use the anchor itself, so its
         # own validity (not the copy's) is what gets checked.
         path[-1] = root
-    elif top.issuer == root.subject:
+    elif top_issuer == root_subject:
         path.append(root)
     else:
         raise bad(
-            f"stops at {certificate_label(top)}, issued by {_name_label(top.issuer)}, which is neither "
+            f"stops at {certificate_label(top)}, issued by {_name_label(top_issuer)}, which is neither "
             f"in the chain nor the trusted root {certificate_label(root)} (a missing link)"
         )
     path.reverse()
