@@ -131,39 +131,39 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRUCTURE = re.compile(r'["{}\[\]]')
+
+
 def _string_end(text: str, i: int) -> int:
     """Index just past the JSON string starting at ``text[i] == '"'``."""
-    j = i + 1
-    while True:
-        c = text[j]  # IndexError on an unterminated string: caught by the caller
-        if c == "\\":
-            j += 2
-        elif c == '"':
-            return j + 1
-        else:
-            j += 1
+    m = _JSON_STRING.match(text, i)
+    if m is None:
+        raise ValueError(f"unterminated string at offset {i}")
+    return m.end()
 
 
 def _value_end(text: str, i: int) -> int:
-    """Index just past the JSON value starting at ``text[i]``."""
+    """Index just past the JSON value starting at ``text[i]`` (the text is known to be valid JSON)."""
     c = text[i]
     if c == '"':
         return _string_end(text, i)
     if c in "{[":
+        # Jump from one structural character to the next in C; strings are skipped whole.
         depth = 0
         j = i
         while True:
-            c = text[j]
+            m = _JSON_STRUCTURE.search(text, j)
+            if m is None:
+                raise ValueError(f"unterminated value at offset {i}")
+            c = m.group()
             if c == '"':
-                j = _string_end(text, j)
+                j = _string_end(text, m.start())
                 continue
-            if c in "{[":
-                depth += 1
-            elif c in "}]":
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-            j += 1
+            depth += 1 if c in "{[" else -1
+            j = m.end()
+            if depth == 0:
+                return j
     j = i
     while j < len(text) and text[j] not in ",}] \t\r\n":
         j += 1
@@ -186,6 +186,14 @@ def json_member_span(text: str, key: str) -> tuple[int, int]:
         raise _fmt("the JSON text is not an object")
     if key not in top:
         raise _missing(f"the JSON object has no {key!r} member")
+    return _member_span(text, key)
+
+
+def _member_span(text: str, key: str) -> tuple[int, int]:
+    """:func:`json_member_span` for a ``text`` already parsed as strict JSON with a top-level ``key``.
+
+    Scans the text once, without parsing it again.
+    """
     try:
         i = _skip_ws(text, 0)
         if text[i] != "{":
@@ -561,7 +569,7 @@ def _pcs_body(m: Mapping[str, Any], key: str, member: str, step: str) -> tuple[s
             raise _missing(f"{key} has no {k!r} member; it is not an Intel PCS v4 {member} response", step)
     if not isinstance(parsed[member], dict):
         raise _fmt(f"{key}: {member!r} must be an object", step)
-    start, end = json_member_span(body, member)
+    start, end = _member_span(body, member)  # body was parsed (strictly) just above
     signature = _signature(parsed["signature"], f"{key}: 'signature'", step)
     return body, body[start:end].encode("utf-8"), signature
 

@@ -205,7 +205,30 @@ def collateral_document_padded(size: int) -> Callable[[], object]:
     return lambda: load_collateral(text, limits=UNLIMITED)
 
 
+BUNDLE = FORGE.collateral(format="pcs-bundle")
+
+
+def pcs_bundle_many_levels(size: int) -> Callable[[], object]:
+    """A PCS bundle whose TCB info response is huge: parsed once, its signed span found by one scan."""
+    body = json.loads(BUNDLE["tcb_info_response"])
+    level = body["tcbInfo"]["tcbLevels"][0]
+    n = max(1, size // len(json.dumps(level)))
+    body["tcbInfo"]["tcbLevels"] = [dict(level, tcb=dict(level["tcb"], pcesvn=i % 65536)) for i in range(n)]
+    doc = dict(BUNDLE, tcb_info_response=json.dumps(body))
+    return lambda: load_collateral(doc, limits=UNLIMITED)
+
+
+def pcs_bundle_long_strings(size: int) -> Callable[[], object]:
+    """A PCS response with one huge escaped string before the signed member (the span scanner skips it)."""
+    pad = '\\"' * (size // 4)
+    body = '{"padding": "' + pad + '", ' + BUNDLE["tcb_info_response"][1:]
+    doc = dict(BUNDLE, tcb_info_response=body)
+    return lambda: load_collateral(doc, limits=UNLIMITED)
+
+
 CASES: dict[str, Callable[[int], Callable[[], object]]] = {
+    "pcs_bundle_many_levels": pcs_bundle_many_levels,
+    "pcs_bundle_long_strings": pcs_bundle_long_strings,
     "quote_unterminated_pem": quote_unterminated_pem,
     "quote_whitespace_pem": quote_whitespace_pem,
     "pem_chain_unterminated": pem_chain_unterminated,
