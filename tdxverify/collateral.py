@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from cryptography import x509
@@ -634,6 +635,16 @@ class AuthenticatedCollateral:
         """Every certificate signature verified to the root here: a PCK chain through the same
         PCK CA (the PCK CRL issuer) need not verify that CA's signature again."""
         return self.tcb_info_chain.links | self.qe_identity_chain.links | self.pck_crl_issuer_chain.links
+
+    @cached_property
+    def decoded_certificates(self) -> Mapping[bytes, x509.Certificate]:
+        """DER -> certificate, for every certificate of the verified chains (already decoded):
+        pass as ``known=`` so a PCK chain holding the same root and PCK CA does not decode them again."""
+        out: dict[bytes, x509.Certificate] = {}
+        for chain in (self.tcb_info_chain, self.qe_identity_chain, self.pck_crl_issuer_chain):
+            for cert in chain.certificates:
+                out.setdefault(cert.public_bytes(serialization.Encoding.DER), cert)
+        return MappingProxyType(out)
 
     @property
     def crls(self) -> tuple[VerifiedCrl, VerifiedCrl]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -473,13 +473,20 @@ class DecodedChain(tuple[x509.Certificate, ...]):
 
 
 def load_certificates(
-    src: CertificateInput, *, code: str = "pck_chain_invalid", step: str = "pki", what: str = "the chain"
+    src: CertificateInput,
+    *,
+    code: str = "pck_chain_invalid",
+    step: str = "pki",
+    what: str = "the chain",
+    known: Mapping[bytes, x509.Certificate] | None = None,
 ) -> DecodedChain:
     """Certificates from PEM text (str/bytes; URL-encoded PEM, as in PCS headers, too)
     or a sequence of DER bytes / certificate objects.
 
     Only ``CERTIFICATE`` blocks and whitespace (or trailing NULs) are allowed in
-    PEM text. Raises :class:`CertificateError` with ``code``.
+    PEM text. Raises :class:`CertificateError` with ``code``. ``known``: DER ->
+    an already decoded certificate of exactly that DER, used instead of decoding
+    the same bytes again (e.g. ``AuthenticatedCollateral.decoded_certificates``).
     """
     if isinstance(src, (str, bytes, bytearray)):
         if isinstance(src, (bytes, bytearray)):
@@ -516,6 +523,10 @@ def load_certificates(
         if isinstance(item, x509.Certificate):
             certs.append(_decoded(item, i, what, code, step))
         elif isinstance(item, (bytes, bytearray)):
+            same = known.get(bytes(item)) if known else None
+            if same is not None:
+                certs.append(same)
+                continue
             try:
                 cert = x509.load_der_x509_certificate(bytes(item))
             except _LOAD_ERRORS as exc:
@@ -1063,6 +1074,7 @@ def verify_pck_chain(
     crls: Sequence[VerifiedCrl],
     step: str = "pck_chain",
     verified_links: Collection[Link] = (),
+    known: Mapping[bytes, x509.Certificate] | None = None,
 ) -> PckChain:
     """Verify a PCK chain (root, PCK Platform/Processor CA, PCK leaf) at ``now``.
 
@@ -1075,7 +1087,7 @@ def verify_pck_chain(
     ``pck_extension_invalid`` for the leaf's SGX extension.
     """
     what = "the PCK certificate chain"
-    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what)
+    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what, known=known)
     verified = verify_chain(
         certs,
         root=root,

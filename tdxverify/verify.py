@@ -199,7 +199,14 @@ def _step_pck_chain(
     if cached is not None:
         check_time_window(cached.time_bounds, cached.window, now)
         return cached
-    pck = verify_pck_chain(chain, root=root, now=now, crls=auth.crls, verified_links=auth.verified_links)
+    pck = verify_pck_chain(
+        chain,
+        root=root,
+        now=now,
+        crls=auth.crls,
+        verified_links=auth.verified_links,
+        known=auth.decoded_certificates,
+    )
     if cache is not None:
         cache.put(key, pck)
     return pck
