@@ -676,7 +676,7 @@ class VerifiedCrl:
         assert nu is not None  # verify_crl rejects CRLs without nextUpdate
         return nu
 
-    @property
+    @cached_property
     def time_bound(self) -> TimeBound:
         return TimeBound(
             kind="crl",
