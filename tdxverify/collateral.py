@@ -71,6 +71,7 @@ __all__ = [
     "CollateralSource",
     "authenticate_collateral",
     "json_member_span",
+    "load_and_authenticate",
     "load_collateral",
 ]
 
@@ -389,20 +390,27 @@ def load_collateral(src: CollateralSource, *, limits: Limits | None = None) -> C
     required piece absent), ``input_too_large`` (the document over
     ``limits.collateral`` or one member over ``limits.collateral_member``;
     default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
+
+    This parses the TCB info and QE identity before anything is authenticated;
+    :func:`load_and_authenticate` checks their signatures first.
     """
-    limits = DEFAULT_LIMITS if limits is None else limits
+    return _typed(_pieces(src, DEFAULT_LIMITS if limits is None else limits))
+
+
+def _source_mapping(src: CollateralSource, limits: Limits) -> Mapping[str, Any]:
+    """The collateral object of ``src`` (a mapping, JSON text or bytes, or a path), size-checked."""
     if isinstance(src, Mapping):
-        return _from_mapping(src, limits)
+        return src
     if isinstance(src, (bytes, bytearray, memoryview)):
         _check_document(len(src), limits)
         try:
             text = bytes(src).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _fmt(f"the collateral file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        return _from_text(text, limits)
+        return _from_text(text)
     if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
         _check_document(len(src), limits)
-        return _from_text(src, limits)
+        return _from_text(src)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         try:
@@ -414,11 +422,24 @@ def load_collateral(src: CollateralSource, *, limits: Limits | None = None) -> C
                 code="input_invalid",
                 step="collateral",
             ) from None
-        return load_collateral(data, limits=limits)
+        return _source_mapping(data, limits)
     raise VerificationError(
         f"collateral must be a path, JSON text or a mapping, not {type(src).__name__}",
         code="input_invalid",
         step="collateral",
+    )
+
+
+def _pieces(src: CollateralSource, limits: Limits) -> dict[str, Any]:
+    """Every field of a :class:`Collateral` except the typed TCB info and QE identity."""
+    return _from_mapping(_source_mapping(src, limits), limits)
+
+
+def _typed(pieces: Mapping[str, Any]) -> Collateral:
+    return Collateral(
+        **pieces,
+        tcb_info=parse_tcb_info(pieces["tcb_info_raw"]),
+        qe_identity=parse_qe_identity(pieces["qe_identity_raw"]),
     )
 
 
@@ -428,14 +449,14 @@ def _check_document(size: int, limits: Limits) -> None:
     )
 
 
-def _from_text(text: str, limits: Limits) -> Collateral:
+def _from_text(text: str) -> dict[str, Any]:
     value = _loads(text.lstrip("\ufeff"), "the collateral")
     if not isinstance(value, dict):
         raise _fmt("the collateral JSON is not an object")
-    return _from_mapping(value, limits)
+    return value
 
 
-def _from_mapping(m: Mapping[str, Any], limits: Limits) -> Collateral:
+def _from_mapping(m: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
     for key, value in m.items():
         if isinstance(value, (str, bytes, bytearray)):
             check_size(
@@ -530,13 +551,13 @@ def _chain_opt(m: Mapping[str, Any], key: str) -> tuple[x509.Certificate, ...] |
     return _chain(m, key)
 
 
-def _from_dcap_qvl(m: Mapping[str, Any]) -> Collateral:
+def _from_dcap_qvl(m: Mapping[str, Any]) -> dict[str, Any]:
     _require(m, _DCAP_QVL_KEYS, "the dcap-qvl collateral")
     tcb_text = _text(m, "tcb_info")
     qe_text = _text(m, "qe_identity")
     tcb_raw = tcb_text.encode("utf-8")
     qe_raw = qe_text.encode("utf-8")
-    return Collateral(
+    return dict(
         format="dcap-qvl",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=_signature(m["tcb_info_signature"], "tcb_info_signature", "tcb_info"),
@@ -548,8 +569,6 @@ def _from_dcap_qvl(m: Mapping[str, Any]) -> Collateral:
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
         pck_certificate_chain=_chain_opt(m, "pck_certificate_chain"),
-        tcb_info=parse_tcb_info(tcb_raw),
-        qe_identity=parse_qe_identity(qe_raw),
     )
 
 
@@ -575,11 +594,11 @@ def _pcs_body(m: Mapping[str, Any], key: str, member: str, step: str) -> tuple[s
     return body, body[start:end].encode("utf-8"), signature
 
 
-def _from_bundle(m: Mapping[str, Any]) -> Collateral:
+def _from_bundle(m: Mapping[str, Any]) -> dict[str, Any]:
     _require(m, _BUNDLE_KEYS, "the PCS bundle")
     tcb_body, tcb_raw, tcb_sig = _pcs_body(m, "tcb_info_response", "tcbInfo", "tcb_info")
     qe_body, qe_raw, qe_sig = _pcs_body(m, "qe_identity_response", "enclaveIdentity", "qe_identity")
-    return Collateral(
+    return dict(
         format="pcs-bundle",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=tcb_sig,
@@ -591,8 +610,6 @@ def _from_bundle(m: Mapping[str, Any]) -> Collateral:
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
         pck_certificate_chain=_chain_opt(m, "pck_certificate_chain"),
-        tcb_info=parse_tcb_info(tcb_raw),
-        qe_identity=parse_qe_identity(qe_raw),
         tcb_info_response=tcb_body,
         qe_identity_response=qe_body,
     )
@@ -809,31 +826,80 @@ def authenticate_collateral(
     """
     t = as_utc(now)
     anchor = root if root is not None else load_root_ca()
+    signed = {
+        name: getattr(collateral, name)
+        for name in (
+            "tcb_info_issuer_chain",
+            "tcb_info_raw",
+            "tcb_info_signature",
+            "qe_identity_issuer_chain",
+            "qe_identity_raw",
+            "qe_identity_signature",
+        )
+    }
+    tcb_chain, qe_chain = _signed_documents(signed, anchor)
+    return _authenticate(collateral, t, anchor, tcb_chain, qe_chain)
 
+
+def load_and_authenticate(
+    src: CollateralSource,
+    *,
+    now: Instant,
+    root: x509.Certificate | None = None,
+    limits: Limits | None = None,
+) -> AuthenticatedCollateral:
+    """:func:`load_collateral` then :func:`authenticate_collateral`, but the TCB info and QE
+    identity signatures (and their issuer chains) are verified over the exact signed bytes
+    *before* those documents are parsed: unsigned content costs a hash, not a parse.
+
+    Codes and their order are :func:`authenticate_collateral`'s, except that a document
+    which is malformed *and* not validly signed reports the signature failure
+    (``load_collateral`` would report ``collateral_format``).
+    """
+    t = as_utc(now)
+    anchor = root if root is not None else load_root_ca()
+    pieces = _pieces(src, DEFAULT_LIMITS if limits is None else limits)
+    tcb_chain, qe_chain = _signed_documents(pieces, anchor)
+    return _authenticate(_typed(pieces), t, anchor, tcb_chain, qe_chain)
+
+
+def _signed_documents(pieces: Mapping[str, Any], anchor: x509.Certificate) -> tuple[VerifiedChain, VerifiedChain]:
+    """Steps 1 and 2 of :func:`authenticate_collateral`, on the raw pieces (nothing typed needed)."""
     # Chains first (anchoring, signatures, constraints): collateral from another
     # PKI then reports untrusted_root rather than a CRL signature failure.
     tcb_chain = _signed_document(
-        collateral.tcb_info_issuer_chain,
+        pieces["tcb_info_issuer_chain"],
         anchor,
-        collateral.tcb_info_raw,
-        collateral.tcb_info_signature,
+        pieces["tcb_info_raw"],
+        pieces["tcb_info_signature"],
         code="tcb_info_signature_invalid",
         step="tcb_info",
         what="TCB info",
     )
     # Intel signs both documents with one TCB signing certificate: the identical
     # chain is verified once (Certificate equality compares the DER).
-    same = collateral.qe_identity_issuer_chain == collateral.tcb_info_issuer_chain
+    same = pieces["qe_identity_issuer_chain"] == pieces["tcb_info_issuer_chain"]
     qe_chain = _signed_document(
-        collateral.qe_identity_issuer_chain,
+        pieces["qe_identity_issuer_chain"],
         anchor,
-        collateral.qe_identity_raw,
-        collateral.qe_identity_signature,
+        pieces["qe_identity_raw"],
+        pieces["qe_identity_signature"],
         code="qe_identity_signature_invalid",
         step="qe_identity",
         what="QE identity",
         verified=tcb_chain if same else None,
     )
+    return tcb_chain, qe_chain
+
+
+def _authenticate(
+    collateral: Collateral,
+    t: datetime,
+    anchor: x509.Certificate,
+    tcb_chain: VerifiedChain,
+    qe_chain: VerifiedChain,
+) -> AuthenticatedCollateral:
+    """Steps 3-6 of :func:`authenticate_collateral`, after both documents' signatures verified."""
     crl_chain = verify_chain(
         collateral.pck_crl_issuer_chain,
         root=anchor,

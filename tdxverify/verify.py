@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import tcb
-from .collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_collateral
+from .collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_and_authenticate
 from .errors import (
     CertificateError,
     CollateralError,
@@ -428,25 +428,27 @@ class Verifier:
                 )
             collateral.check_time(t)
             return collateral
-        col = collateral if isinstance(collateral, Collateral) else self._load(collateral)
-        cached = self._collateral_cache.get(col)
+        if isinstance(collateral, Collateral):
+            cached = self._collateral_cache.get(collateral)
+            if cached is None:
+                cached = authenticate_collateral(collateral, now=t, root=self.root)
+                self._collateral_cache.put(collateral, cached)
+            else:
+                cached.check_time(t)
+            return cached
+        # Text, bytes, a mapping or a path: found by content hash without loading, else loaded
+        # with the signatures checked before the TCB info and QE identity are parsed.
+        digest = _content_digest(collateral)
+        col = self._loaded_cache.get(digest) if digest is not None else None
+        cached = self._collateral_cache.get(col) if col is not None else None
         if cached is not None:
             cached.check_time(t)
             return cached
-        auth = authenticate_collateral(col, now=t, root=self.root)
-        self._collateral_cache.put(col, auth)
+        auth = load_and_authenticate(collateral, now=t, root=self.root, limits=self.limits)
+        if digest is not None:
+            self._loaded_cache.put(digest, auth.collateral)
+        self._collateral_cache.put(auth.collateral, auth)
         return auth
-
-    def _load(self, src: CollateralInput) -> Collateral:
-        """``load_collateral``, reusing an earlier load of the same content (by SHA-256) without re-parsing."""
-        digest = _content_digest(src)
-        if digest is None:
-            return load_collateral(src, limits=self.limits)  # type: ignore[arg-type]
-        cached = self._loaded_cache.get(digest)
-        if cached is None:
-            cached = load_collateral(src, limits=self.limits)  # type: ignore[arg-type]
-            self._loaded_cache.put(digest, cached)
-        return cached
 
     @property
     def _root_fingerprint(self) -> bytes:

@@ -21,7 +21,7 @@ import pytest
 from asn1crypto import core
 from cryptography.hazmat.primitives import serialization
 
-from tdxverify import Limits, parse_quote
+from tdxverify import Limits, parse_quote, verify
 from tdxverify.collateral import load_collateral
 from tdxverify.errors import VerificationError
 from tdxverify.pck import parse_pck_extension
@@ -226,7 +226,19 @@ def pcs_bundle_long_strings(size: int) -> Callable[[], object]:
     return lambda: load_collateral(doc, limits=UNLIMITED)
 
 
+def verify_unsigned_tcb_info(size: int) -> Callable[[], object]:
+    """verify() with a huge TCB info whose signature does not match: rejected before it is parsed."""
+    col = dict(COLLATERAL)
+    info = json.loads(col["tcb_info"])
+    level = info["tcbLevels"][0]
+    info["tcbLevels"] = [level] * max(1, size // len(json.dumps(level)))
+    col["tcb_info"] = json.dumps(info)
+    quote = FORGE.quote()
+    return lambda: verify(quote, col, now=FORGE.now, root_ca=FORGE.root_ca_der, limits=UNLIMITED)
+
+
 CASES: dict[str, Callable[[int], Callable[[], object]]] = {
+    "verify_unsigned_tcb_info": verify_unsigned_tcb_info,
     "pcs_bundle_many_levels": pcs_bundle_many_levels,
     "pcs_bundle_long_strings": pcs_bundle_long_strings,
     "quote_unterminated_pem": quote_unterminated_pem,

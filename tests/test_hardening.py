@@ -430,3 +430,49 @@ def test_sgx_extension_repeated_entry_names_the_oid() -> None:
     fmspc = _entry("1.2.840.113741.1.13.1.4", core.OctetString(b"\x00" * 6).dump())
     err = code_of(parse_pck_extension, _tlv(0x30, der[2 + n :] + fmspc))
     assert "repeats entry 1.2.840.113741.1.13.1.4" in err.message
+
+
+# --------------------------------------------------------------------------- 2b. authenticate before parsing
+
+
+def _unsigned_big_tcb_info(forge: Forge, levels: int) -> dict[str, str]:
+    col = dict(forge.collateral())
+    info = json.loads(col["tcb_info"])
+    info["tcbLevels"] = [
+        dict(lv, tcbDate=f"20{i % 100:02d}-01-01T00:00:00Z") for i, lv in enumerate(info["tcbLevels"] * levels)
+    ]
+    col["tcb_info"] = json.dumps(info)  # the signature no longer matches
+    return col
+
+
+def test_verify_checks_the_tcb_info_signature_before_parsing_it() -> None:
+    col = _unsigned_big_tcb_info(FORGE, 200)
+    err = code_of(tdxverify.verify, FORGE.quote(), col, now=FORGE.now, root_ca=FORGE.root_ca_der)
+    assert (err.code, err.step) == ("tcb_info_signature_invalid", "tcb_info")
+
+
+def test_malformed_and_unsigned_reports_the_signature_when_authenticating() -> None:
+    col = dict(FORGE.collateral())
+    col["tcb_info"] = "{not json"  # neither valid JSON nor signed
+    assert code_of(tdxverify.load_collateral, col).code == "collateral_format"
+    from tdxverify.collateral import load_and_authenticate
+
+    root = tdxverify.pki.load_root_ca(FORGE.root_ca_der)
+    assert code_of(load_and_authenticate, col, now=FORGE.now, root=root).code == "tcb_info_signature_invalid"
+    err = code_of(tdxverify.verify, FORGE.quote(), col, now=FORGE.now, root_ca=FORGE.root_ca_der)
+    assert err.code == "tcb_info_signature_invalid"
+    # Signed but malformed: the same code as load_collateral, after the signature verified.
+    signed = FORGE.collateral(tcb_info="{not json")
+    err = code_of(tdxverify.verify, FORGE.quote(), signed, now=FORGE.now, root_ca=FORGE.root_ca_der)
+    assert err.code == "collateral_format"
+
+
+def test_load_and_authenticate_equals_load_then_authenticate() -> None:
+    from tdxverify.collateral import authenticate_collateral, load_and_authenticate
+
+    for vec in verifiable_vectors():
+        a = load_and_authenticate(vec.collateral_path, now=vec.now)
+        b = authenticate_collateral(tdxverify.load_collateral(vec.collateral_path), now=vec.now)
+        assert a.collateral == b.collateral
+        assert a.time_bounds == b.time_bounds
+        assert a.tcb_info == b.tcb_info and a.qe_identity == b.qe_identity
