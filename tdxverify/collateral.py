@@ -422,6 +422,15 @@ def _source_mapping(src: CollateralSource, limits: Limits) -> Mapping[str, Any]:
                 code="input_invalid",
                 step="collateral",
             ) from None
+        check_size(
+            len(data),
+            limits.collateral,
+            "the collateral file",
+            name="collateral",
+            step="collateral",
+            error=CollateralError,
+            truncated=True,
+        )
         return _source_mapping(data, limits)
     raise VerificationError(
         f"collateral must be a path, JSON text or a mapping, not {type(src).__name__}",

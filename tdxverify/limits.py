@@ -54,14 +54,17 @@ def check_size(
     name: str,
     step: str,
     error: type[VerificationError] = VerificationError,
+    truncated: bool = False,
 ) -> None:
     """Raise ``error`` with code ``input_too_large`` if ``size`` exceeds ``limit``.
 
-    ``name`` is the :class:`Limits` field, for the message.
+    ``name`` is the :class:`Limits` field, for the message. ``truncated``: only
+    ``size`` bytes were read (a file read stops just past the limit).
     """
     if size > limit:
+        measured = f"more than {limit} bytes" if truncated else f"{size} bytes"
         raise error(
-            f"{what} is {size} bytes, over the limit of {limit} (Limits.{name}); no genuine input is near "
+            f"{what} is {measured}, over the limit of {limit} (Limits.{name}); no genuine input is near "
             f"that size, so it is corrupt or hostile. If it is genuine, pass limits=Limits({name}=...)",
             code="input_too_large",
             step=step,

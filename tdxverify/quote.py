@@ -632,7 +632,9 @@ def load_quote(src: bytes | bytearray | str | os.PathLike[str], *, limits: Limit
                 code="input_invalid",
                 step="load",
             ) from None
-        check_size(len(data), text_limit, "the quote file", name="quote", step="load", error=QuoteFormatError)
+        check_size(
+            len(data), text_limit, "the quote file", name="quote", step="load", error=QuoteFormatError, truncated=True
+        )
         return parse_quote(decode_quote_file(data), limits=limits)
     if isinstance(src, str):
         check_size(len(src), text_limit, "the quote text", name="quote", step="load", error=QuoteFormatError)

@@ -120,7 +120,9 @@ def test_quote_over_the_limit_is_input_too_large() -> None:
 def test_quote_file_over_the_limit_is_input_too_large(tmp_path: Any) -> None:
     path = tmp_path / "q.bin"
     path.write_bytes(VEC.quote + bytes(4 * 1024 * 1024))
-    assert code_of(tdxverify.load_quote, path).code == "input_too_large"
+    err = code_of(tdxverify.load_quote, path)
+    assert err.code == "input_too_large"
+    assert f"is more than {4 * DEFAULT_LIMITS.quote} bytes" in err.message
 
 
 def test_certification_data_over_the_limit() -> None:
@@ -144,7 +146,9 @@ def test_collateral_document_and_member_limits(tmp_path: Any) -> None:
     assert code_of(tdxverify.load_collateral, text.encode(), limits=Limits(collateral=100)).code == "input_too_large"
     path = tmp_path / "c.json"
     path.write_text(text)
-    assert code_of(tdxverify.load_collateral, path, limits=Limits(collateral=100)).code == "input_too_large"
+    err = code_of(tdxverify.load_collateral, path, limits=Limits(collateral=100))
+    assert (err.code, err.step) == ("input_too_large", "collateral")
+    assert "the collateral file is more than 100 bytes" in err.message
     longest = max(len(v) for v in col.values())
     err = code_of(tdxverify.load_collateral, col, limits=Limits(collateral_member=longest - 1))
     assert err.code == "input_too_large"
