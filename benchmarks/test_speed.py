@@ -1,82 +1,226 @@
-"""Speed and memory targets (pytest-benchmark). Run: python -m pytest benchmarks
+"""Verification speed against dcap-qvl, measured in the same run (issue 16).
 
-Targets are generous upper bounds for a 2-core CI-class machine; each
-benchmark asserts its own mean against them so a regression of several times
-fails here, never in the unit tests.
+Run: ``python -m pytest benchmarks`` (``-s`` is not needed: the ratio table is
+printed in the terminal summary). Each row times tdxverify and its reference
+(dcap-qvl 0.7.0, or the two-signature floor) with the same timer (thread
+CPU time), rounds interleaved so both see the same machine state; pytest-benchmark reports
+tdxverify's side. The machine is shared, so absolute times move; the ratios
+are what the targets are about.
+
+Each test asserts a regression bound (what this code achieves, with margin);
+the issue's targets are printed next to the measured ratio as met / NOT met.
 """
 
 from __future__ import annotations
 
-import tracemalloc
+import gc
+import json
+import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+import tdxverify
 from tdxverify import Verifier, load_collateral, parse_quote
+from tdxverify.pki import load_root_ca
 from tests.vectors import verifiable_vectors
+
+dcap_qvl = pytest.importorskip("dcap_qvl", reason="the oracle extra (dcap-qvl) gives the reference side")
 
 VEC = next(v for v in verifiable_vectors() if v.name == "tdx-v4-near-contract")
 RAW = VEC.quote
-COLLATERAL = VEC.collateral_path
-
-# Upper bounds on the mean, in seconds.
-# Measured on the 2-core dev machine (2026-11): parse 0.07 ms, load_collateral 0.29 ms,
-# verify_cached 0.22 ms, verify_cold 2.9 ms.
-TARGETS = {
-    "parse": 0.25e-3,
-    "verify_cached": 1e-3,
-    "verify_cold": 10e-3,
-    "load_collateral": 1.5e-3,
-}
-MAX_PEAK_BYTES = 2 * 1024 * 1024
+TEXT = VEC.collateral_path.read_text()
+NOW = VEC.now
+ROOT = load_root_ca().public_bytes(serialization.Encoding.DER)
 
 
-def _check(benchmark: Any, name: str) -> None:
-    mean = benchmark.stats.stats.mean
-    assert mean < TARGETS[name], f"{name}: mean {mean * 1e3:.3f} ms exceeds {TARGETS[name] * 1e3:.3f} ms"
+def distinct_quotes(n: int) -> list[bytes]:
+    """``n`` different quotes that all verify: the unsigned trailing bytes differ."""
+    return [RAW + i.to_bytes(4, "little") for i in range(n)]
 
 
-def test_parse(benchmark: Any) -> None:
+def interleaved(
+    ours: Callable[[], object], theirs: Callable[[], object], rounds: int, batch: int = 1
+) -> tuple[float, float]:
+    """Median CPU seconds per call of each, alternating calls so both share the machine's state.
+
+    CPU time of this thread, not wall time: on an oversubscribed machine the
+    scheduler preempts a long call more often than a short one, which would
+    skew the very ratio measured. dcap-qvl runs on the calling thread, so its
+    work is counted the same way. ``batch`` calls per sample amortise the
+    clock's own cost for very short operations.
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        t0 = time.thread_time()
+        for _ in range(batch):
+            ours()
+        t1 = time.thread_time()
+        for _ in range(batch):
+            theirs()
+        t2 = time.thread_time()
+        a.append((t1 - t0) / batch)
+        b.append((t2 - t1) / batch)
+    a.sort()
+    b.sort()
+    return a[len(a) // 2], b[len(b) // 2]
+
+
+def dcap_cold() -> object:
+    return dcap_qvl.verify_with_root_ca(RAW, dcap_qvl.QuoteCollateralV3.from_json(TEXT), ROOT, NOW)
+
+
+DCAP_COLLATERAL = dcap_qvl.QuoteCollateralV3.from_json(TEXT)
+
+
+def dcap_prebuilt() -> object:
+    return dcap_qvl.verify_with_root_ca(RAW, DCAP_COLLATERAL, ROOT, NOW)
+
+
+# The two ECDSA-P256 verifications every quote needs (QE report by the PCK key, quote by the attestation key).
+_PARSED = parse_quote(RAW)
+_QE = _PARSED.signature_data.qe_report_certification
+assert _QE is not None
+_PCK_KEY = tdxverify.pki.verify_pck_chain(
+    _PARSED.pck_chain or (),
+    root=load_root_ca(),
+    now=NOW,
+    crls=Verifier().authenticate(TEXT, NOW).crls,
+).public_key
+_AK = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + _PARSED.signature_data.attestation_key)
+
+
+def _der(sig: bytes) -> bytes:
+    return utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+
+
+_QE_SIG, _Q_SIG = _der(_QE.qe_report_signature), _der(_PARSED.signature_data.signature)
+
+
+def two_signature_floor() -> None:
+    _PCK_KEY.verify(_QE_SIG, _QE.qe_report.raw, ec.ECDSA(hashes.SHA256()))
+    _AK.verify(_Q_SIG, _PARSED.signed_region, ec.ECDSA(hashes.SHA256()))
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def test_cold_verify(benchmark: Any, record: Any) -> None:
+    """verify() with the collateral as JSON text: load, authenticate, verify, every call."""
+
+    def ours() -> object:
+        return tdxverify.verify(RAW, TEXT, now=NOW)
+
+    assert benchmark(ours).status == "UpToDate"
+    t_ours, t_ref = interleaved(ours, dcap_cold, 150)
+    record("cold verify (collateral from JSON each call)", t_ours, t_ref, "dcap-qvl", 1.0)
+    assert t_ours / t_ref < 40
+
+
+def test_first_quote_new_platform(benchmark: Any, record: Any) -> None:
+    """Collateral authenticated and cached, but a PCK chain never seen: the chain is verified in full."""
+    verifier = Verifier()
+    auth = verifier.authenticate(TEXT, NOW)
+
+    def ours() -> object:
+        verifier._pck_cache.clear()  # as if this PCK chain had never been seen
+        return verifier.verify(RAW, auth, NOW)
+
+    assert benchmark(ours).status == "UpToDate"
+    t_ours, t_ref = interleaved(ours, dcap_prebuilt, 300)
+    record("first quote from a new platform (collateral cached)", t_ours, t_ref, "dcap-qvl", 1.0)
+    assert t_ours / t_ref < 15
+
+
+def test_warm_verify_distinct_quotes(benchmark: Any, record: Any) -> None:
+    """The service hot path: one Verifier, the same collateral, a different quote every call."""
+    verifier = Verifier()
+    col = load_collateral(TEXT)
+    quotes = iter(distinct_quotes(200_000))
+    verifier.verify(next(quotes), col, NOW)
+
+    def ours() -> object:
+        return verifier.verify(next(quotes), col, NOW)
+
+    assert benchmark(ours).status == "UpToDate"
+    t_ours, t_ref = interleaved(ours, dcap_prebuilt, 500)
+    record("warm Verifier.verify, distinct quotes", t_ours, t_ref, "dcap-qvl (no cache)", None)
+    t_ours, t_floor = interleaved(ours, two_signature_floor, 1000)
+    record("warm Verifier.verify vs two ECDSA verifications", t_ours, t_floor, "2-signature floor", 1.3)
+    assert t_ours / t_floor < 4
+
+
+def test_warm_verify_collateral_as_text(benchmark: Any, record: Any) -> None:
+    """Collateral passed as the JSON string every call: found in the cache by content hash."""
+    verifier = Verifier()
+    quotes = iter(distinct_quotes(200_000))
+    verifier.verify(next(quotes), TEXT, NOW)
+
+    def ours() -> object:
+        return verifier.verify(next(quotes), TEXT, NOW)
+
+    assert benchmark(ours).status == "UpToDate"
+    t_ours, t_ref = interleaved(ours, dcap_cold, 500)
+    record("warm, collateral passed as a JSON string", t_ours, t_ref, "dcap-qvl from_json+verify", 1.0)
+    t_text, t_obj = interleaved(ours, lambda: verifier.verify(next(quotes), load_collateral_cached, NOW), 500)
+    record("warm: JSON string vs loaded Collateral", t_text, t_obj, "same Verifier, Collateral", 1.1)
+    assert t_ours / t_ref < 3
+
+
+load_collateral_cached = load_collateral(TEXT)
+
+
+@pytest.mark.parametrize("kind", ["bytes", "dict"])
+def test_warm_verify_collateral_as_bytes_or_dict(benchmark: Any, record: Any, kind: str) -> None:
+    verifier = Verifier()
+    src: Any = TEXT.encode() if kind == "bytes" else json.loads(TEXT)
+    quotes = iter(distinct_quotes(200_000))
+    verifier.verify(next(quotes), src, NOW)
+
+    def ours() -> object:
+        return verifier.verify(next(quotes), src, NOW)
+
+    assert benchmark(ours).status == "UpToDate"
+    t_ours, t_obj = interleaved(ours, lambda: verifier.verify(next(quotes), load_collateral_cached, NOW), 500)
+    record(f"warm: collateral as {kind} vs loaded Collateral", t_ours, t_obj, "same Verifier, Collateral", 1.2)
+    assert t_ours / t_obj < 3
+
+
+def test_parse(benchmark: Any, record: Any) -> None:
     quote = benchmark(parse_quote, RAW)
     assert quote.version == 4
-    _check(benchmark, "parse")
+    t_ours, t_ref = interleaved(lambda: parse_quote(RAW), lambda: dcap_qvl.parse_quote(RAW), 300, batch=50)
+    record("parse", t_ours, t_ref, "dcap-qvl parse_quote", None, absolute_target=20e-6)
+    assert t_ours < 200e-6
 
 
-def test_load_collateral(benchmark: Any) -> None:
-    col = benchmark(load_collateral, COLLATERAL)
-    assert col.tcb_info.fmspc.hex().upper() == "20A06F000000"
-    _check(benchmark, "load_collateral")
+def test_ecdsa_floor(benchmark: Any) -> None:
+    """One ECDSA-P256 verification through cryptography, for scale."""
+    benchmark(lambda: _AK.verify(_Q_SIG, _PARSED.signed_region, ec.ECDSA(hashes.SHA256())))
 
 
-def test_verify_cached(benchmark: Any) -> None:
-    """The service hot path: one Verifier, the same collateral, many quotes."""
+def _rss_bytes() -> int:
+    """Resident set size, from /proc (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_resident_memory_flat_over_100k_distinct_quotes(record: Any) -> None:
     verifier = Verifier()
-    col = load_collateral(COLLATERAL)
-    verifier.verify(RAW, col, VEC.now)
-    verdict = benchmark(verifier.verify, RAW, col, VEC.now)
-    assert verdict.status == "UpToDate"
-    _check(benchmark, "verify_cached")
-
-
-def test_verify_cold(benchmark: Any) -> None:
-    """Everything from bytes: parse, load and authenticate collateral, verify."""
-
-    def cold() -> Any:
-        return Verifier().verify(RAW, COLLATERAL, VEC.now)
-
-    assert benchmark(cold).status == "UpToDate"
-    _check(benchmark, "verify_cold")
-
-
-@pytest.mark.parametrize("rounds", [200])
-def test_memory_peak(rounds: int) -> None:
-    verifier = Verifier()
-    col = load_collateral(COLLATERAL)
-    verifier.verify(RAW, col, VEC.now)
-    tracemalloc.start()
-    for _ in range(rounds):
-        verifier.verify(RAW, col, VEC.now)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # Verifying must not accumulate memory per call.
-    assert peak < MAX_PEAK_BYTES, f"peak {peak} bytes over {rounds} verifications"
+    col = load_collateral(TEXT)
+    quotes = distinct_quotes(1_000)
+    for q in quotes:  # warm up: caches, allocator arenas
+        verifier.verify(q, col, NOW)
+    gc.collect()
+    before = _rss_bytes()
+    for i in range(100_000):
+        verifier.verify(RAW + (i + 10_000).to_bytes(4, "little"), col, NOW)
+    gc.collect()
+    growth = _rss_bytes() - before
+    record("resident memory growth over 100,000 warm verifications", growth, 5 * 1024 * 1024, "5 MB", 1.0)
+    assert growth < 5 * 1024 * 1024, f"RSS grew {growth / 1e6:.1f} MB"

@@ -20,6 +20,7 @@ from .errors import (
     VerificationError,
 )
 from .eventlog import EventLog, load_event_log, parse_event_log
+from .limits import DEFAULT_LIMITS, Limits
 from .policy import Policy, load_policy
 from .quote import Quote, load_quote, parse_quote
 from .verdict import Verdict
@@ -28,6 +29,7 @@ from .verify import Verifier, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "ERROR_CODES",
     "AuthenticatedCollateral",
     "CertificateError",
@@ -36,6 +38,7 @@ __all__ = [
     "EventLog",
     "EventLogError",
     "KeyHash",
+    "Limits",
     "Policy",
     "PolicyError",
     "Quote",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from cryptography import x509
@@ -35,20 +36,27 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from .errors import CertificateError, CollateralError, VerificationError
+from .limits import DEFAULT_LIMITS, Limits, check_size
 from .pki import (
+    TCB_SIGNING_CN,
     Instant,
+    Link,
     TimeBound,
+    TimeWindow,
     VerifiedChain,
     VerifiedCrl,
     as_utc,
     certificate_bound,
     check_revocation,
     check_time_bounds,
+    check_time_window,
     load_certificates,
     load_crl,
     load_root_ca,
     pem_chain,
+    require_common_name,
     signing_key_of,
+    time_window,
     verify_chain,
     verify_crl,
     verify_raw_signature,
@@ -63,6 +71,7 @@ __all__ = [
     "CollateralSource",
     "authenticate_collateral",
     "json_member_span",
+    "load_and_authenticate",
     "load_collateral",
 ]
 
@@ -124,39 +133,39 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRUCTURE = re.compile(r'["{}\[\]]')
+
+
 def _string_end(text: str, i: int) -> int:
     """Index just past the JSON string starting at ``text[i] == '"'``."""
-    j = i + 1
-    while True:
-        c = text[j]  # IndexError on an unterminated string: caught by the caller
-        if c == "\\":
-            j += 2
-        elif c == '"':
-            return j + 1
-        else:
-            j += 1
+    m = _JSON_STRING.match(text, i)
+    if m is None:
+        raise ValueError(f"unterminated string at offset {i}")
+    return m.end()
 
 
 def _value_end(text: str, i: int) -> int:
-    """Index just past the JSON value starting at ``text[i]``."""
+    """Index just past the JSON value starting at ``text[i]`` (the text is known to be valid JSON)."""
     c = text[i]
     if c == '"':
         return _string_end(text, i)
     if c in "{[":
+        # Jump from one structural character to the next in C; strings are skipped whole.
         depth = 0
         j = i
         while True:
-            c = text[j]
+            m = _JSON_STRUCTURE.search(text, j)
+            if m is None:
+                raise ValueError(f"unterminated value at offset {i}")
+            c = m.group()
             if c == '"':
-                j = _string_end(text, j)
+                j = _string_end(text, m.start())
                 continue
-            if c in "{[":
-                depth += 1
-            elif c in "}]":
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-            j += 1
+            depth += 1 if c in "{[" else -1
+            j = m.end()
+            if depth == 0:
+                return j
     j = i
     while j < len(text) and text[j] not in ",}] \t\r\n":
         j += 1
@@ -179,6 +188,14 @@ def json_member_span(text: str, key: str) -> tuple[int, int]:
         raise _fmt("the JSON text is not an object")
     if key not in top:
         raise _missing(f"the JSON object has no {key!r} member")
+    return _member_span(text, key)
+
+
+def _member_span(text: str, key: str) -> tuple[int, int]:
+    """:func:`json_member_span` for a ``text`` already parsed as strict JSON with a top-level ``key``.
+
+    Scans the text once, without parsing it again.
+    """
     try:
         i = _skip_ws(text, 0)
         if text[i] != "{":
@@ -362,7 +379,7 @@ def _cn(name: x509.Name) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-def load_collateral(src: CollateralSource) -> Collateral:
+def load_collateral(src: CollateralSource, *, limits: Limits | None = None) -> Collateral:
     """Load collateral from a path, JSON text (str starting with ``{``, or bytes),
     or an already-decoded mapping.
 
@@ -370,29 +387,51 @@ def load_collateral(src: CollateralSource) -> Collateral:
     ``os.PathLike`` is always a path. Codes: ``input_invalid`` (unreadable
     path, unsupported argument), ``collateral_format`` (malformed JSON,
     field, type or encoding; duplicate keys), ``collateral_missing`` (a
-    required piece absent).
+    required piece absent), ``input_too_large`` (the document over
+    ``limits.collateral`` or one member over ``limits.collateral_member``;
+    default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
+
+    This parses the TCB info and QE identity before anything is authenticated;
+    :func:`load_and_authenticate` checks their signatures first.
     """
+    return _typed(_pieces(src, DEFAULT_LIMITS if limits is None else limits))
+
+
+def _source_mapping(src: CollateralSource, limits: Limits) -> Mapping[str, Any]:
+    """The collateral object of ``src`` (a mapping, JSON text or bytes, or a path), size-checked."""
     if isinstance(src, Mapping):
-        return _from_mapping(src)
+        return src
     if isinstance(src, (bytes, bytearray, memoryview)):
+        _check_document(len(src), limits)
         try:
             text = bytes(src).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _fmt(f"the collateral file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         return _from_text(text)
     if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
+        _check_document(len(src), limits)
         return _from_text(src)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                data = fh.read(limits.collateral + 1)
         except (OSError, ValueError) as exc:
             raise VerificationError(
                 f"cannot read the collateral file {str(path)!r:.200} ({exc}); check the path",
                 code="input_invalid",
                 step="collateral",
             ) from None
-        return load_collateral(data)
+        check_size(
+            len(data),
+            limits.collateral,
+            "the collateral file",
+            name="collateral",
+            step="collateral",
+            error=CollateralError,
+            truncated=True,
+        )
+        return _source_mapping(data, limits)
     raise VerificationError(
         f"collateral must be a path, JSON text or a mapping, not {type(src).__name__}",
         code="input_invalid",
@@ -400,17 +439,46 @@ def load_collateral(src: CollateralSource) -> Collateral:
     )
 
 
-def _from_text(text: str) -> Collateral:
+def _pieces(src: CollateralSource, limits: Limits) -> dict[str, Any]:
+    """Every field of a :class:`Collateral` except the typed TCB info and QE identity."""
+    return _from_mapping(_source_mapping(src, limits), limits)
+
+
+def _typed(pieces: Mapping[str, Any]) -> Collateral:
+    return Collateral(
+        **pieces,
+        tcb_info=parse_tcb_info(pieces["tcb_info_raw"]),
+        qe_identity=parse_qe_identity(pieces["qe_identity_raw"]),
+    )
+
+
+def _check_document(size: int, limits: Limits) -> None:
+    check_size(
+        size, limits.collateral, "the collateral document", name="collateral", step="collateral", error=CollateralError
+    )
+
+
+def _from_text(text: str) -> dict[str, Any]:
     value = _loads(text.lstrip("\ufeff"), "the collateral")
     if isinstance(value, str) and value.lstrip().startswith("{"):
         # The collateral JSON inside a JSON string: what a contract's view (get_collateral) returns.
         value = _loads(value, "the collateral (inside a JSON string)")
     if not isinstance(value, dict):
         raise _fmt("the collateral JSON is not an object")
-    return _from_mapping(value)
+    return value
 
 
-def _from_mapping(m: Mapping[str, Any]) -> Collateral:
+def _from_mapping(m: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+    for key, value in m.items():
+        if isinstance(value, (str, bytes, bytearray)):
+            check_size(
+                len(value),
+                limits.collateral_member,
+                f"the collateral member {str(key)[:40]!r}",
+                name="collateral_member",
+                step="collateral",
+                error=CollateralError,
+            )
     if "tcb_info_response" in m or "qe_identity_response" in m:
         return _from_bundle(m)
     if "tcb_info" in m or "qe_identity" in m:
@@ -457,6 +525,15 @@ def _chain(m: Mapping[str, Any], key: str) -> tuple[x509.Certificate, ...]:
         raise _fmt(exc.message) from None
 
 
+def _same_chain(
+    m: Mapping[str, Any], key: str, other_key: str, other: tuple[x509.Certificate, ...]
+) -> tuple[x509.Certificate, ...]:
+    """``_chain(m, key)``, reusing ``other`` (loaded from ``other_key``) when the two texts are identical."""
+    if isinstance(m[key], (str, bytes)) and m[key] == m[other_key]:
+        return other
+    return _chain(m, key)
+
+
 def _crl(m: Mapping[str, Any], key: str) -> x509.CertificateRevocationList:
     value = m[key]
     if not isinstance(value, (str, bytes)):
@@ -486,26 +563,24 @@ def _chain_opt(m: Mapping[str, Any], key: str) -> tuple[x509.Certificate, ...] |
     return _chain(m, key)
 
 
-def _from_dcap_qvl(m: Mapping[str, Any]) -> Collateral:
+def _from_dcap_qvl(m: Mapping[str, Any]) -> dict[str, Any]:
     _require(m, _DCAP_QVL_KEYS, "the dcap-qvl collateral")
     tcb_text = _text(m, "tcb_info")
     qe_text = _text(m, "qe_identity")
     tcb_raw = tcb_text.encode("utf-8")
     qe_raw = qe_text.encode("utf-8")
-    return Collateral(
+    return dict(
         format="dcap-qvl",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=_signature(m["tcb_info_signature"], "tcb_info_signature", "tcb_info"),
-        tcb_info_issuer_chain=_chain(m, "tcb_info_issuer_chain"),
+        tcb_info_issuer_chain=(tcb_chain := _chain(m, "tcb_info_issuer_chain")),
         qe_identity_raw=qe_raw,
         qe_identity_signature=_signature(m["qe_identity_signature"], "qe_identity_signature", "qe_identity"),
-        qe_identity_issuer_chain=_chain(m, "qe_identity_issuer_chain"),
+        qe_identity_issuer_chain=_same_chain(m, "qe_identity_issuer_chain", "tcb_info_issuer_chain", tcb_chain),
         pck_crl_issuer_chain=_chain(m, "pck_crl_issuer_chain"),
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
         pck_certificate_chain=_chain_opt(m, "pck_certificate_chain"),
-        tcb_info=parse_tcb_info(tcb_raw),
-        qe_identity=parse_qe_identity(qe_raw),
     )
 
 
@@ -526,29 +601,27 @@ def _pcs_body(m: Mapping[str, Any], key: str, member: str, step: str) -> tuple[s
             raise _missing(f"{key} has no {k!r} member; it is not an Intel PCS v4 {member} response", step)
     if not isinstance(parsed[member], dict):
         raise _fmt(f"{key}: {member!r} must be an object", step)
-    start, end = json_member_span(body, member)
+    start, end = _member_span(body, member)  # body was parsed (strictly) just above
     signature = _signature(parsed["signature"], f"{key}: 'signature'", step)
     return body, body[start:end].encode("utf-8"), signature
 
 
-def _from_bundle(m: Mapping[str, Any]) -> Collateral:
+def _from_bundle(m: Mapping[str, Any]) -> dict[str, Any]:
     _require(m, _BUNDLE_KEYS, "the PCS bundle")
     tcb_body, tcb_raw, tcb_sig = _pcs_body(m, "tcb_info_response", "tcbInfo", "tcb_info")
     qe_body, qe_raw, qe_sig = _pcs_body(m, "qe_identity_response", "enclaveIdentity", "qe_identity")
-    return Collateral(
+    return dict(
         format="pcs-bundle",
         tcb_info_raw=tcb_raw,
         tcb_info_signature=tcb_sig,
-        tcb_info_issuer_chain=_chain(m, "tcb_info_issuer_chain"),
+        tcb_info_issuer_chain=(tcb_chain := _chain(m, "tcb_info_issuer_chain")),
         qe_identity_raw=qe_raw,
         qe_identity_signature=qe_sig,
-        qe_identity_issuer_chain=_chain(m, "qe_identity_issuer_chain"),
+        qe_identity_issuer_chain=_same_chain(m, "qe_identity_issuer_chain", "tcb_info_issuer_chain", tcb_chain),
         pck_crl_issuer_chain=_chain(m, "pck_crl_issuer_chain"),
         root_ca_crl=_crl(m, "root_ca_crl"),
         pck_crl=_crl(m, "pck_crl"),
         pck_certificate_chain=_chain_opt(m, "pck_certificate_chain"),
-        tcb_info=parse_tcb_info(tcb_raw),
-        qe_identity=parse_qe_identity(qe_raw),
         tcb_info_response=tcb_body,
         qe_identity_response=qe_body,
     )
@@ -586,6 +659,22 @@ class AuthenticatedCollateral:
         """The collateral's own PCK chain, if any. Unverified: use verify_pck_chain."""
         return self.collateral.pck_certificate_chain
 
+    @cached_property
+    def verified_links(self) -> frozenset[Link]:
+        """Every certificate signature verified to the root here: a PCK chain through the same
+        PCK CA (the PCK CRL issuer) need not verify that CA's signature again."""
+        return self.tcb_info_chain.links | self.qe_identity_chain.links | self.pck_crl_issuer_chain.links
+
+    @cached_property
+    def decoded_certificates(self) -> Mapping[bytes, x509.Certificate]:
+        """DER -> certificate, for every certificate of the verified chains (already decoded):
+        pass as ``known=`` so a PCK chain holding the same root and PCK CA does not decode them again."""
+        out: dict[bytes, x509.Certificate] = {}
+        for chain in (self.tcb_info_chain, self.qe_identity_chain, self.pck_crl_issuer_chain):
+            for cert in chain.certificates:
+                out.setdefault(cert.public_bytes(serialization.Encoding.DER), cert)
+        return MappingProxyType(out)
+
     @property
     def crls(self) -> tuple[VerifiedCrl, VerifiedCrl]:
         """(root CA CRL, PCK CRL): pass as ``crls=`` to :func:`tdxverify.pki.verify_pck_chain`."""
@@ -603,21 +692,26 @@ class AuthenticatedCollateral:
     @property
     def valid_from(self) -> datetime:
         """The latest start of all windows: before it, something is not yet valid."""
-        return max(b.not_before for b in self.time_bounds)
+        return self.window.start
 
     @property
     def expires_at(self) -> datetime:
         """The earliest end of all windows (a CRL is already expired at its nextUpdate itself)."""
-        return self.expires_first.not_after
+        return self.window.end
 
-    @property
+    @cached_property
     def expires_first(self) -> TimeBound:
         """The window that ends first."""
         return min(self.time_bounds, key=lambda b: (b.not_after, b.end_inclusive))
 
+    @cached_property
+    def window(self) -> TimeWindow:
+        """The intersection of ``time_bounds``: one comparison pair decides them all."""
+        return time_window(self.time_bounds)
+
     def check_time(self, now: Instant) -> None:
         """Raise the coded error of the first window ``now`` is outside of; no cryptography."""
-        check_time_bounds(self.time_bounds, as_utc(now))
+        check_time_window(self.time_bounds, self.window, as_utc(now))
 
     def is_valid_at(self, now: Instant) -> bool:
         t = as_utc(now)
@@ -681,10 +775,22 @@ def _crl_facts(crl: x509.CertificateRevocationList) -> dict[str, Any]:
 
 
 def _signed_document(
-    chain_src: Any, anchor: x509.Certificate, raw: bytes, signature: bytes, *, code: str, step: str, what: str
+    chain_src: Any,
+    anchor: x509.Certificate,
+    raw: bytes,
+    signature: bytes,
+    *,
+    code: str,
+    step: str,
+    what: str,
+    verified: VerifiedChain | None = None,
 ) -> VerifiedChain:
-    """Verify a signed document's issuer chain to ``anchor``, then its signature over the exact ``raw`` bytes."""
-    chain = verify_chain(
+    """Verify a signed document's issuer chain to ``anchor``, then its signature over the exact ``raw`` bytes.
+
+    ``verified``: the same chain (certificate for certificate), already verified
+    to the same anchor in this call; its links are not checked twice.
+    """
+    chain = verified or verify_chain(
         chain_src,
         root=anchor,
         now=None,
@@ -693,6 +799,9 @@ def _signed_document(
         step=step,
         what=f"the {what} issuer chain",
         expected_length=2,
+    )
+    require_common_name(
+        chain.leaf, TCB_SIGNING_CN, code="tcb_signing_chain_invalid", step=step, what=f"the {what} signing certificate"
     )
     key = signing_key_of(chain.leaf, code="tcb_signing_chain_invalid", step=step)
     if not verify_raw_signature(key, raw, signature):
@@ -729,27 +838,80 @@ def authenticate_collateral(
     """
     t = as_utc(now)
     anchor = root if root is not None else load_root_ca()
+    signed = {
+        name: getattr(collateral, name)
+        for name in (
+            "tcb_info_issuer_chain",
+            "tcb_info_raw",
+            "tcb_info_signature",
+            "qe_identity_issuer_chain",
+            "qe_identity_raw",
+            "qe_identity_signature",
+        )
+    }
+    tcb_chain, qe_chain = _signed_documents(signed, anchor)
+    return _authenticate(collateral, t, anchor, tcb_chain, qe_chain)
 
+
+def load_and_authenticate(
+    src: CollateralSource,
+    *,
+    now: Instant,
+    root: x509.Certificate | None = None,
+    limits: Limits | None = None,
+) -> AuthenticatedCollateral:
+    """:func:`load_collateral` then :func:`authenticate_collateral`, but the TCB info and QE
+    identity signatures (and their issuer chains) are verified over the exact signed bytes
+    *before* those documents are parsed: unsigned content costs a hash, not a parse.
+
+    Codes and their order are :func:`authenticate_collateral`'s, except that a document
+    which is malformed *and* not validly signed reports the signature failure
+    (``load_collateral`` would report ``collateral_format``).
+    """
+    t = as_utc(now)
+    anchor = root if root is not None else load_root_ca()
+    pieces = _pieces(src, DEFAULT_LIMITS if limits is None else limits)
+    tcb_chain, qe_chain = _signed_documents(pieces, anchor)
+    return _authenticate(_typed(pieces), t, anchor, tcb_chain, qe_chain)
+
+
+def _signed_documents(pieces: Mapping[str, Any], anchor: x509.Certificate) -> tuple[VerifiedChain, VerifiedChain]:
+    """Steps 1 and 2 of :func:`authenticate_collateral`, on the raw pieces (nothing typed needed)."""
     # Chains first (anchoring, signatures, constraints): collateral from another
     # PKI then reports untrusted_root rather than a CRL signature failure.
     tcb_chain = _signed_document(
-        collateral.tcb_info_issuer_chain,
+        pieces["tcb_info_issuer_chain"],
         anchor,
-        collateral.tcb_info_raw,
-        collateral.tcb_info_signature,
+        pieces["tcb_info_raw"],
+        pieces["tcb_info_signature"],
         code="tcb_info_signature_invalid",
         step="tcb_info",
         what="TCB info",
     )
+    # Intel signs both documents with one TCB signing certificate: the identical
+    # chain is verified once (Certificate equality compares the DER).
+    same = pieces["qe_identity_issuer_chain"] == pieces["tcb_info_issuer_chain"]
     qe_chain = _signed_document(
-        collateral.qe_identity_issuer_chain,
+        pieces["qe_identity_issuer_chain"],
         anchor,
-        collateral.qe_identity_raw,
-        collateral.qe_identity_signature,
+        pieces["qe_identity_raw"],
+        pieces["qe_identity_signature"],
         code="qe_identity_signature_invalid",
         step="qe_identity",
         what="QE identity",
+        verified=tcb_chain if same else None,
     )
+    return tcb_chain, qe_chain
+
+
+def _authenticate(
+    collateral: Collateral,
+    t: datetime,
+    anchor: x509.Certificate,
+    tcb_chain: VerifiedChain,
+    qe_chain: VerifiedChain,
+) -> AuthenticatedCollateral:
+    """Steps 3-6 of :func:`authenticate_collateral`, after both documents' signatures verified."""
     crl_chain = verify_chain(
         collateral.pck_crl_issuer_chain,
         root=anchor,

@@ -1,16 +1,20 @@
 """The Intel SGX extension of PCK certificates (OID 1.2.840.113741.1.13.1).
 
-Decoded with asn1crypto into a frozen :class:`PckExtension`, strictly: each
-required entry present exactly once with the type and length Intel's
-"SGX PCK Certificate and CRL Profile" gives it.
+Decoded by a small strict DER reader (this one extension only) into a frozen
+:class:`PckExtension`: each required entry present exactly once with the type
+and length Intel's "SGX PCK Certificate and CRL Profile" gives it, and the
+encoding DER, not merely BER: definite lengths in their shortest form,
+minimal INTEGERs, BOOLEANs 0x00/0xFF, no bytes after a value. Work is linear
+in the input.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
 
-from asn1crypto import core
 from cryptography import x509
 
 from .errors import CertificateError
@@ -28,18 +32,22 @@ _P = SGX_EXTENSION_OID
 
 SGX_TYPES = {0: "Standard", 1: "Scalable", 2: "ScalableWithIntegrity"}
 
+# Universal tags (class universal, primitive unless noted).
+_BOOLEAN = 0x01
+_INTEGER = 0x02
+_OCTET_STRING = 0x04
+_OID = 0x06
+_ENUMERATED = 0x0A
+_SEQUENCE = 0x30  # constructed
 
-class _Entry(core.Sequence):
-    _fields = [("id", core.ObjectIdentifier), ("value", core.Any)]  # noqa: RUF012
-
-
-class _Entries(core.SequenceOf):
-    _child_spec = _Entry
-
-
-class _SgxType(core.Enumerated):
-    # asn1crypto maps ENUMERATED values through _map; identity keeps the integer.
-    _map = {i: i for i in range(256)}  # noqa: RUF012
+_TAG_NAMES = {
+    _BOOLEAN: "BOOLEAN",
+    _INTEGER: "INTEGER",
+    _OCTET_STRING: "OCTET STRING",
+    _OID: "OBJECT IDENTIFIER",
+    _ENUMERATED: "ENUMERATED",
+    _SEQUENCE: "SEQUENCE",
+}
 
 
 @dataclass(frozen=True)
@@ -85,58 +93,175 @@ def _bad(msg: str) -> CertificateError:
     )
 
 
-def _index(der: bytes, where: str) -> dict[str, Any]:
-    try:
-        entries = _Entries.load(der, strict=True)
-        out: dict[str, Any] = {}
-        for entry in entries:
-            oid = entry["id"].dotted
-            if oid in out:
-                raise _bad(f"{where} repeats entry {oid}")
-            out[oid] = entry["value"]
-        return out
-    except CertificateError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
-        raise _bad(f"{where} is not a valid ASN.1 sequence ({exc})") from None
+def _tlv(buf: bytes, pos: int, end: int, where: str) -> tuple[int, int, int]:
+    """``(tag, value_start, value_end)`` of the DER element at ``buf[pos]`` (ending by ``end``)."""
+    if pos + 2 > end:
+        raise _bad(f"{where} is truncated")
+    tag = buf[pos]
+    if tag & 0x1F == 0x1F:
+        raise _bad(f"{where} uses a multi-byte tag, which this extension never has")
+    first = buf[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    elif first == 0x80:
+        raise _bad(f"{where} uses an indefinite length (BER, not DER)")
+    else:
+        n = first & 0x7F
+        if n > 4 or pos + n > end:
+            raise _bad(f"{where} has a length of {n} bytes that does not fit")
+        length = int.from_bytes(buf[pos : pos + n], "big")
+        if buf[pos] == 0 or length < 0x80:
+            raise _bad(f"{where} has a long-form length where DER requires the shortest form")
+        pos += n
+    if length > end - pos:
+        raise _bad(f"{where} claims {length} bytes but only {end - pos} remain")
+    return tag, pos, pos + length
 
 
-def _typed(entries: dict[str, Any], oid: str, spec: type[core.Asn1Value], name: str, required: bool = True) -> Any:
-    value = entries.get(oid)
-    if value is None:
+# One subidentifier: a byte < 0x80, or a first byte 0x81-0xFF (0x80 would be a non-minimal
+# leading zero), continuation bytes >= 0x80, and a last byte < 0x80. Deterministic: linear.
+_OID_CONTENT = re.compile(rb"(?:[\x81-\xff][\x80-\xff]*[\x00-\x7f]|[\x00-\x7f])+", re.DOTALL)
+
+
+def _check_oid(value: bytes, where: str) -> bytes:
+    """The content octets of a DER OBJECT IDENTIFIER, checked to be well formed and minimal."""
+    if _OID_CONTENT.fullmatch(value) is None:
+        raise _bad(f"{where} is not a valid, minimal OBJECT IDENTIFIER encoding")
+    return value
+
+
+def _oid_text(value: bytes) -> str:
+    """Dotted form of valid OID content octets (for messages)."""
+    arcs: list[int] = []
+    cur = 0
+    for b in value:
+        cur = (cur << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(cur)
+            cur = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def _oid_content(dotted: str) -> bytes:
+    """DER content octets of a dotted OID (for the OIDs this module looks up)."""
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return bytes(out)
+
+
+def _sequence_items(buf: bytes, start: int, end: int, where: str) -> list[tuple[int, int, int, int]]:
+    """``(tag, element_start, value_start, value_end)`` of each element in ``buf[start:end]``."""
+    items: list[tuple[int, int, int, int]] = []
+    pos = start
+    while pos < end:
+        tag, vs, ve = _tlv(buf, pos, end, where)
+        items.append((tag, pos, vs, ve))
+        pos = ve
+    return items
+
+
+_Entries = dict[bytes, tuple[int, bytes]]
+"""OID content octets -> (tag, content octets; the whole element for a SEQUENCE) of a SEQUENCE OF SEQUENCE
+{OID, value}. DER makes an OID's encoding unique, so equal bytes are equal OIDs."""
+
+
+def _index(buf: bytes, where: str) -> _Entries:
+    tag, start, end = _tlv(buf, 0, len(buf), where)
+    if tag != _SEQUENCE:
+        raise _bad(f"{where} is not a valid ASN.1 sequence (tag {tag:#04x})")
+    if end != len(buf):
+        raise _bad(f"{where} has {len(buf) - end} bytes after its sequence")
+    out: _Entries = {}
+    for i, (etag, _, es, ee) in enumerate(_sequence_items(buf, start, end, where)):
+        at = f"{where} entry {i + 1}"
+        if etag != _SEQUENCE:
+            raise _bad(f"{at} is not a SEQUENCE")
+        parts = _sequence_items(buf, es, ee, at)
+        if len(parts) != 2 or parts[0][0] != _OID:
+            raise _bad(f"{at} is not a SEQUENCE of an OBJECT IDENTIFIER and a value")
+        oid = _check_oid(buf[parts[0][2] : parts[0][3]], at)
+        if oid in out:
+            raise _bad(f"{where} repeats entry {_oid_text(oid)}")
+        vtag, vstart, vs, ve = parts[1]
+        # A nested SEQUENCE keeps its whole encoding, to be indexed in turn.
+        out[oid] = (vtag, buf[vstart:ve] if vtag == _SEQUENCE else buf[vs:ve])
+    return out
+
+
+# Content octets of every OID this module looks up, computed once.
+_ENCODED: Mapping[str, bytes] = MappingProxyType(
+    {
+        oid: _oid_content(oid)
+        for oid in (
+            *(f"{_P}.{i}" for i in range(1, 8)),
+            *(f"{_P}.2.{i}" for i in range(1, 19)),
+            *(f"{_P}.7.{i}" for i in range(1, 4)),
+        )
+    }
+)
+
+
+def _value(entries: _Entries, oid: str, tag: int, name: str, required: bool = True) -> bytes | None:
+    found = entries.get(_ENCODED[oid])
+    if found is None:
         if required:
             raise _bad(f"missing {name} ({oid})")
         return None
-    try:
-        return spec.load(value.dump(), strict=True).native
-    except (ValueError, TypeError) as exc:
-        raise _bad(f"{name} ({oid}) has the wrong type ({exc})") from None
+    if found[0] != tag:
+        raise _bad(f"{name} ({oid}) has the wrong type (tag {found[0]:#04x}, expected {_TAG_NAMES[tag]})")
+    return found[1]
 
 
-def _octets(entries: dict[str, Any], oid: str, name: str, size: int, required: bool = True) -> bytes | None:
-    value = _typed(entries, oid, core.OctetString, name, required)
+def _integer(value: bytes, name: str) -> int:
+    if not value:
+        raise _bad(f"{name} is an empty INTEGER")
+    if len(value) > 1 and ((value[0] == 0x00 and not value[1] & 0x80) or (value[0] == 0xFF and value[1] & 0x80)):
+        raise _bad(f"{name} is not a minimal INTEGER encoding (DER)")
+    return int.from_bytes(value, "big", signed=True)
+
+
+def _octets(entries: _Entries, oid: str, name: str, size: int, required: bool = True) -> bytes | None:
+    value = _value(entries, oid, _OCTET_STRING, name, required)
     if value is None:
         return None
     if len(value) != size:
         raise _bad(f"{name} is {len(value)} bytes, expected {size}")
-    return bytes(value)
+    return value
 
 
-def _svn(entries: dict[str, Any], oid: str, name: str) -> int:
-    value = _typed(entries, oid, core.Integer, name)
-    if not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+def _svn(entries: _Entries, oid: str, name: str) -> int:
+    value = _integer(_value(entries, oid, _INTEGER, name) or b"", name)
+    if not 0 <= value <= 0xFFFF:
         raise _bad(f"{name} is {value}, outside 0..65535")
     return value
 
 
+def _boolean(entries: _Entries, oid: str, name: str) -> bool | None:
+    value = _value(entries, oid, _BOOLEAN, name, required=False)
+    if value is None:
+        return None
+    if value not in (b"\x00", b"\xff"):
+        raise _bad(f"{name} ({oid}) is not a DER BOOLEAN (one byte, 0x00 or 0xFF)")
+    return value == b"\xff"
+
+
 def parse_pck_extension(der: bytes) -> PckExtension:
     """Decode the DER value of the SGX extension."""
-    top = _index(der, "extension")
+    top = _index(bytes(der), "extension")
     ppid = _octets(top, f"{_P}.1", "PPID", 16)
-    tcb_any = top.get(f"{_P}.2")
-    if tcb_any is None:
-        raise _bad(f"missing TCB ({_P}.2)")
-    tcb = _index(tcb_any.dump(), "TCB")
+    tcb_der = _value(top, f"{_P}.2", _SEQUENCE, "TCB")
+    assert tcb_der is not None
+    tcb = _index(tcb_der, "TCB")
     comps = tuple(_svn(tcb, f"{_P}.2.{i}", f"SGX TCB component {i}") for i in range(1, 17))
     for c in comps:
         if c > 0xFF:
@@ -145,18 +270,18 @@ def parse_pck_extension(der: bytes) -> PckExtension:
     cpu_svn = _octets(tcb, f"{_P}.2.18", "CPUSVN", 16)
     pce_id = _octets(top, f"{_P}.3", "PCE-ID", 2)
     fmspc = _octets(top, f"{_P}.4", "FMSPC", 6)
-    sgx_type = _typed(top, f"{_P}.5", _SgxType, "SGX Type")
-    if not isinstance(sgx_type, int):
-        raise _bad(f"SGX Type {sgx_type!r} is not an integer")
+    sgx_type = _integer(_value(top, f"{_P}.5", _ENUMERATED, "SGX Type") or b"", "SGX Type")
+    if not 0 <= sgx_type <= 0xFF:
+        raise _bad(f"SGX Type {sgx_type} is outside 0..255")
     instance = _octets(top, f"{_P}.6", "PlatformInstanceID", 16, required=False)
     config: PlatformConfiguration | None = None
-    cfg_any = top.get(f"{_P}.7")
-    if cfg_any is not None:
-        cfg = _index(cfg_any.dump(), "Configuration")
+    cfg_der = _value(top, f"{_P}.7", _SEQUENCE, "Configuration", required=False)
+    if cfg_der is not None:
+        cfg = _index(cfg_der, "Configuration")
         config = PlatformConfiguration(
-            dynamic_platform=_typed(cfg, f"{_P}.7.1", core.Boolean, "dynamicPlatform", False),
-            cached_keys=_typed(cfg, f"{_P}.7.2", core.Boolean, "cachedKeys", False),
-            smt_enabled=_typed(cfg, f"{_P}.7.3", core.Boolean, "SMTEnabled", False),
+            dynamic_platform=_boolean(cfg, f"{_P}.7.1", "dynamicPlatform"),
+            cached_keys=_boolean(cfg, f"{_P}.7.2", "cachedKeys"),
+            smt_enabled=_boolean(cfg, f"{_P}.7.3", "SMTEnabled"),
         )
     assert ppid is not None and cpu_svn is not None and pce_id is not None and fmspc is not None
     return PckExtension(

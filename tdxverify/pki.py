@@ -25,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from importlib import resources
 from typing import Literal, TypeAlias
 from urllib.parse import unquote
@@ -40,14 +41,20 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .errors import CertificateError, CollateralError, VerificationError
 from .pck import PckExtension, pck_extension_of
+from .pem import PemProblem, split_pem
 
 __all__ = [
+    "PCK_CERTIFICATE_CN",
     "PINNED_ROOT_CA_SHA256",
+    "TCB_SIGNING_CN",
     "BoundKind",
     "CertificateInput",
+    "DecodedChain",
     "Instant",
+    "Link",
     "PckChain",
     "TimeBound",
+    "TimeWindow",
     "VerifiedChain",
     "VerifiedCrl",
     "as_utc",
@@ -55,12 +62,15 @@ __all__ = [
     "certificate_label",
     "check_revocation",
     "check_time_bounds",
+    "check_time_window",
     "load_certificates",
     "load_crl",
     "load_root_ca",
     "pem_chain",
     "pinned_root_ca",
+    "require_common_name",
     "signing_key_of",
+    "time_window",
     "verify_chain",
     "verify_crl",
     "verify_pck_chain",
@@ -78,14 +88,12 @@ CertificateInput: TypeAlias = str | bytes | Sequence[bytes | x509.Certificate]
 
 BoundKind: TypeAlias = Literal["certificate", "crl", "tcb_info", "qe_identity"]
 
+Link: TypeAlias = tuple[x509.Certificate, x509.Certificate]
+"""``(issuer, certificate)``: one signature of a chain."""
+
 # Critical extensions a verifier of Intel's PKI understands; any other
 # critical extension makes the certificate unusable (RFC 5280, 4.2).
 _KNOWN_CRITICAL = frozenset({ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE})
-
-_PEM_BLOCK = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",
-    re.DOTALL,
-)
 
 
 # --------------------------------------------------------------------------- time
@@ -205,6 +213,39 @@ def check_time_bounds(bounds: Iterable[TimeBound], now: Instant) -> None:
     now = as_utc(now)
     for bound in bounds:
         bound.check(now)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The intersection of several :class:`TimeBound` windows: one pair of comparisons decides them all."""
+
+    start: datetime
+    end: datetime
+    end_inclusive: bool
+
+    def contains(self, now: datetime) -> bool:
+        """Whether the aware datetime ``now`` is inside every window this one intersects."""
+        if now < self.start:
+            return False
+        return now <= self.end if self.end_inclusive else now < self.end
+
+
+def time_window(bounds: Iterable[TimeBound]) -> TimeWindow:
+    """The intersection of ``bounds`` (non-empty); an exclusive end wins a tie with an inclusive one."""
+    bounds = tuple(bounds)
+    first = min(bounds, key=lambda b: (b.not_after, b.end_inclusive))
+    return TimeWindow(max(b.not_before for b in bounds), first.not_after, first.end_inclusive)
+
+
+def check_time_window(bounds: Sequence[TimeBound], window: TimeWindow, now: datetime) -> None:
+    """:func:`check_time_bounds` for an aware ``now``, deciding the common case with ``window`` alone.
+
+    Outside the window, the bounds are checked in order, so the error is the
+    same one :func:`check_time_bounds` raises.
+    """
+    if not window.contains(now):
+        check_time_bounds(bounds, now)
+        raise AssertionError("a time outside the intersection is outside one of its windows")  # pragma: no cover
 
 
 def certificate_bound(cert: x509.Certificate, step: str) -> TimeBound:
@@ -345,26 +386,41 @@ def load_root_ca(data: bytes | str | x509.Certificate | None = None) -> x509.Cer
 
 
 def _pem_blocks(text: str, what: str, code: str, step: str) -> list[str]:
-    blocks: list[str] = []
-    pos = 0
-    for m in _PEM_BLOCK.finditer(text):
-        gap = text[pos : m.start()]
-        if gap.strip(" \t\r\n\x00"):
+    try:
+        blocks = split_pem(text, gap_chars=" \t\r\n\x00")
+    except PemProblem as exc:
+        raise CertificateError(f"{what} {exc}", code=code, step=step) from None
+    for block in blocks:
+        if block.label != "CERTIFICATE":
             raise CertificateError(
-                f"{what} has text outside its PEM blocks ({gap.strip()[:40]!r})", code=code, step=step
-            )
-        if m.group(1) != "CERTIFICATE":
-            raise CertificateError(
-                f"{what} holds a PEM block of type {m.group(1)!r}; only certificates are allowed",
+                f"{what} holds a PEM block of type {block.label!r}; only certificates are allowed",
                 code=code,
                 step=step,
             )
-        blocks.append(m.group(0))
-        pos = m.end()
-    tail = text[pos:]
-    if tail.strip(" \t\r\n\x00"):
-        raise CertificateError(f"{what} has text outside its PEM blocks ({tail.strip()[:40]!r})", code=code, step=step)
-    return blocks
+    return [text[b.start : b.end] for b in blocks]
+
+
+_UNQUOTE_CHUNK = 16 * 1024
+
+
+def _unquote(text: str) -> str:
+    """``urllib.parse.unquote`` in bounded chunks (never splitting a ``%XX``).
+
+    ``unquote`` builds one list entry per escape; on a large input that list
+    outgrows the CPU caches and the work turns visibly superlinear. Chunks
+    keep it linear. Splitting a multi-byte UTF-8 escape only turns non-ASCII
+    into other non-ASCII, which no PEM text holds either way.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = min(n, i + _UNQUOTE_CHUNK)
+        k = text.rfind("%", max(i, j - 2), j)
+        if k > i and j < n:
+            j = k
+        out.append(unquote(text[i:j]))
+        i = j
+    return "".join(out)
 
 
 # What cryptography's loaders raise for malformed input (InvalidVersion is not a ValueError).
@@ -407,14 +463,30 @@ def _decoded(cert: x509.Certificate, index: int, what: str, code: str, step: str
     return cert
 
 
+class DecodedChain(tuple[x509.Certificate, ...]):
+    """Certificates returned by :func:`load_certificates`: every field the checks read was decoded.
+
+    Certificates are immutable, so :func:`verify_chain` does not decode these again.
+    """
+
+    __slots__ = ()
+
+
 def load_certificates(
-    src: CertificateInput, *, code: str = "pck_chain_invalid", step: str = "pki", what: str = "the chain"
-) -> tuple[x509.Certificate, ...]:
+    src: CertificateInput,
+    *,
+    code: str = "pck_chain_invalid",
+    step: str = "pki",
+    what: str = "the chain",
+    known: Mapping[bytes, x509.Certificate] | None = None,
+) -> DecodedChain:
     """Certificates from PEM text (str/bytes; URL-encoded PEM, as in PCS headers, too)
     or a sequence of DER bytes / certificate objects.
 
     Only ``CERTIFICATE`` blocks and whitespace (or trailing NULs) are allowed in
-    PEM text. Raises :class:`CertificateError` with ``code``.
+    PEM text. Raises :class:`CertificateError` with ``code``. ``known``: DER ->
+    an already decoded certificate of exactly that DER, used instead of decoding
+    the same bytes again (e.g. ``AuthenticatedCollateral.decoded_certificates``).
     """
     if isinstance(src, (str, bytes, bytearray)):
         if isinstance(src, (bytes, bytearray)):
@@ -426,7 +498,7 @@ def load_certificates(
             text = src
         if "%" in text:
             # PCS sends issuer chains URL-encoded in HTTP headers; PEM itself never holds '%'.
-            text = unquote(text)
+            text = _unquote(text)
         blocks = _pem_blocks(text, what, code, step)
         if not blocks:
             raise CertificateError(f"{what} holds no PEM certificate", code=code, step=step)
@@ -439,7 +511,7 @@ def load_certificates(
                     f"certificate {i + 1} of {what} cannot be parsed ({exc})", code=code, step=step
                 ) from None
             out.append(_decoded(cert, i, what, code, step))
-        return tuple(out)
+        return DecodedChain(out)
     certs: list[x509.Certificate] = []
     try:
         items = list(src)
@@ -451,6 +523,10 @@ def load_certificates(
         if isinstance(item, x509.Certificate):
             certs.append(_decoded(item, i, what, code, step))
         elif isinstance(item, (bytes, bytearray)):
+            same = known.get(bytes(item)) if known else None
+            if same is not None:
+                certs.append(same)
+                continue
             try:
                 cert = x509.load_der_x509_certificate(bytes(item))
             except _LOAD_ERRORS as exc:
@@ -466,7 +542,7 @@ def load_certificates(
             )
     if not certs:
         raise CertificateError(f"{what} is empty", code=code, step=step)
-    return tuple(certs)
+    return DecodedChain(certs)
 
 
 def pem_chain(certs: Iterable[x509.Certificate]) -> str:
@@ -512,8 +588,11 @@ def load_crl(
         raise bad(f"a {type(data).__name__} is not a CRL encoding")
     text = data.strip()
     if text.startswith("-----BEGIN"):
-        m = _PEM_BLOCK.fullmatch(text)
-        if m is None or m.group(1) != "X509 CRL":
+        try:
+            blocks = split_pem(text)
+        except PemProblem as exc:
+            raise bad(f"the PEM text {exc}") from None
+        if len(blocks) != 1 or blocks[0].label != "X509 CRL":
             raise bad("expected exactly one PEM block of type 'X509 CRL'")
         try:
             return _decoded_crl(x509.load_pem_x509_crl(text.encode("ascii")), bad)
@@ -597,7 +676,7 @@ class VerifiedCrl:
         assert nu is not None  # verify_crl rejects CRLs without nextUpdate
         return nu
 
-    @property
+    @cached_property
     def time_bound(self) -> TimeBound:
         return TimeBound(
             kind="crl",
@@ -609,11 +688,14 @@ class VerifiedCrl:
 
     def covers(self, issuer: x509.Certificate) -> bool:
         """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
+        if issuer == self.issuer:  # the very certificate that verified it (DER equality): same name and key
+            return True
         return self.crl.issuer == issuer.subject and _spki(self.issuer) == _spki(issuer)
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         """Whether ``cert`` (issued by this CRL's issuer) is listed."""
-        return cert.issuer == self.crl.issuer and cert.serial_number in self.revoked_serials
+        # The serial lookup first: it is cheap and almost always misses; names are compared only on a hit.
+        return cert.serial_number in self.revoked_serials and cert.issuer == self.crl.issuer
 
 
 def verify_crl(
@@ -692,6 +774,11 @@ class VerifiedChain:
         return self.certificates[0]
 
     @property
+    def links(self) -> frozenset[Link]:
+        """The ``(issuer, certificate)`` pairs whose signatures verified, for ``verify_chain(verified_links=)``."""
+        return frozenset(itertools.pairwise(self.certificates))
+
+    @property
     def leaf(self) -> x509.Certificate:
         return self.certificates[-1]
 
@@ -708,54 +795,59 @@ def _build_path(
     def bad(why: str, c: str = code) -> CertificateError:
         return CertificateError(f"{what} {why}", code=c, step=step)
 
-    seen: set[bytes] = set()
-    by_subject: dict[x509.Name, x509.Certificate] = {}
-    for cert in certs:
-        der = _der(cert)
-        if der in seen:
+    # cryptography builds a new Name object on every .subject / .issuer access: read each once.
+    subjects = [c.subject for c in certs]
+    issuers = [c.issuer for c in certs]
+    seen: set[x509.Certificate] = set()  # Certificate equality and hash are those of the DER
+    by_subject: dict[x509.Name, int] = {}
+    for i, cert in enumerate(certs):
+        if cert in seen:
             raise bad(f"holds {certificate_label(cert)} twice")
-        seen.add(der)
-        if cert.subject in by_subject:
+        seen.add(cert)
+        if subjects[i] in by_subject:
             raise bad(f"holds two different certificates named {certificate_label(cert)}")
-        by_subject[cert.subject] = cert
+        by_subject[subjects[i]] = i
 
-    def issues_another(c: x509.Certificate) -> bool:
-        return any(d is not c and d.issuer == c.subject for d in certs)
+    def issues_another(i: int) -> bool:
+        return any(j != i and issuers[j] == subjects[i] for j in range(len(certs)))
 
-    leaves = [c for c in certs if not issues_another(c)]
+    leaves = [i for i in range(len(certs)) if not issues_another(i)]
     if len(leaves) != 1:
         if not leaves:
             raise bad("has no leaf: its certificates issue each other in a cycle")
-        names = ", ".join(certificate_label(c) for c in leaves)
+        names = ", ".join(certificate_label(certs[i]) for i in leaves)
         raise bad(
             f"does not form a single path: {names} each end a separate branch "
             "(a missing link, or an extra certificate that does not belong)"
         )
-    path = [leaves[0]]
+    order = [leaves[0]]
     cur = leaves[0]
-    while cur.issuer != cur.subject:
-        parent = by_subject.get(cur.issuer)
+    while issuers[cur] != subjects[cur]:
+        parent = by_subject.get(issuers[cur])
         if parent is None:
             break
-        if any(p is parent for p in path):
+        if parent in order:
             raise bad("has an issuer cycle")
-        path.append(parent)
+        order.append(parent)
         cur = parent
-    if len(path) != len(certs):
-        extra = [c for c in certs if not any(p is c for p in path)]
+    if len(order) != len(certs):
+        extra = [certs[i] for i in range(len(certs)) if i not in order]
         raise bad(f"holds certificates outside the path: {', '.join(certificate_label(c) for c in extra)}")
+    path = [certs[i] for i in order]
+    top_subject, top_issuer = subjects[order[-1]], issuers[order[-1]]
 
     top = path[-1]
-    root_included = top.subject == top.issuer
+    root_subject = root.subject
+    root_included = top_subject == top_issuer
     if root_included:
-        if top.subject != root.subject or _spki(top) != _spki(root):
+        if top_subject != root_subject or _spki(top) != _spki(root):
             raise bad(
                 f"ends at the self-signed {certificate_label(top)}, which is not the trusted root "
                 f"(SHA-256 of its DER {hashlib.sha256(_der(top)).hexdigest()}); only the pinned Intel "
                 "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
                 "untrusted_root",
             )
-        if _der(top) != _der(root):
+        if top != root:  # Certificate equality is DER equality
             # A re-issue of the anchor by the same key is acceptable (Intel's QVL checks the
             # copy's self-signature); a copy altered by anyone else is not.
             try:
@@ -769,11 +861,11 @@ def _build_path(
         # Same name and key as the trust anchor: use the anchor itself, so its
         # own validity (not the copy's) is what gets checked.
         path[-1] = root
-    elif top.issuer == root.subject:
+    elif top_issuer == root_subject:
         path.append(root)
     else:
         raise bad(
-            f"stops at {certificate_label(top)}, issued by {_name_label(top.issuer)}, which is neither "
+            f"stops at {certificate_label(top)}, issued by {_name_label(top_issuer)}, which is neither "
             f"in the chain nor the trusted root {certificate_label(root)} (a missing link)"
         )
     path.reverse()
@@ -824,6 +916,18 @@ def check_revocation(
     order, so their windows can be checked. Does not check CRL times.
     """
     used: list[VerifiedCrl] = []
+    top = path[0] if path else None
+    if top is not None and top.subject == top.issuer:
+        # A root cannot be revoked by its own CRL in RFC 5280 terms (Intel's QVL does not look), but
+        # a root CA CRL that lists the root says its key is no longer trusted: fail closed.
+        for root_crl in crls:
+            if root_crl.covers(top) and root_crl.is_revoked(top):
+                raise CertificateError(
+                    f"{what}: the root CA CRL lists the trust root {certificate_label(top)} itself (serial "
+                    f"{top.serial_number:x}) as revoked; nothing it signed can be trusted",
+                    code="untrusted_root",
+                    step=step,
+                )
     for issuer, cert in itertools.pairwise(path):
         crl = next((c for c in crls if c.covers(issuer)), None)
         if crl is None:
@@ -858,6 +962,7 @@ def verify_chain(
     expected_length: int | None = None,
     leaf_is_ca: bool = False,
     revoked_leaf_code: str = "certificate_revoked",
+    verified_links: Collection[Link] = (),
 ) -> VerifiedChain:
     """Build and check a path from ``chain`` to the trusted ``root``.
 
@@ -874,12 +979,17 @@ def verify_chain(
     ``crls=None`` skips revocation: only for callers that run
     :func:`check_revocation` on the returned path themselves.
 
+    ``verified_links``: ``(issuer, certificate)`` pairs whose signature was
+    already verified (``VerifiedChain.links`` of a chain to the same root);
+    certificates compare by DER, so only the identical signature by the
+    identical issuer is skipped. Every other check still runs on them.
+
     The root may be absent from ``chain``: the path is completed with
     ``root`` when the top certificate names ``root`` as its issuer, and its
     signature must then verify with ``root``'s key.
     """
     t = as_utc(now) if now is not None else None  # a bad time fails before any work
-    certs = load_certificates(chain, code=code, step=step, what=what)
+    certs = chain if isinstance(chain, DecodedChain) else load_certificates(chain, code=code, step=step, what=what)
     path, root_included = _build_path(certs, root, code, step, what)
     if expected_length is not None and len(path) != expected_length:
         raise CertificateError(
@@ -888,6 +998,8 @@ def verify_chain(
             step=step,
         )
     for issuer, cert in itertools.pairwise(path):
+        if (issuer, cert) in verified_links:  # this very signature already verified, see VerifiedChain.links
+            continue
         try:
             cert.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
@@ -930,6 +1042,11 @@ class PckChain:
     root_included: bool
     time_bounds: tuple[TimeBound, ...]
 
+    @cached_property
+    def window(self) -> TimeWindow:
+        """The intersection of ``time_bounds``: where a cached chain is valid."""
+        return time_window(self.time_bounds)
+
 
 def _pck_ca_kind(leaf: x509.Certificate, step: str) -> Literal["platform", "processor"]:
     try:
@@ -956,6 +1073,8 @@ def verify_pck_chain(
     now: Instant | None,
     crls: Sequence[VerifiedCrl],
     step: str = "pck_chain",
+    verified_links: Collection[Link] = (),
+    known: Mapping[bytes, x509.Certificate] | None = None,
 ) -> PckChain:
     """Verify a PCK chain (root, PCK Platform/Processor CA, PCK leaf) at ``now``.
 
@@ -968,7 +1087,7 @@ def verify_pck_chain(
     ``pck_extension_invalid`` for the leaf's SGX extension.
     """
     what = "the PCK certificate chain"
-    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what)
+    certs = load_certificates(chain, code="pck_chain_invalid", step=step, what=what, known=known)
     verified = verify_chain(
         certs,
         root=root,
@@ -979,8 +1098,10 @@ def verify_pck_chain(
         what=what,
         expected_length=3,
         revoked_leaf_code="pck_revoked",
+        verified_links=verified_links,
     )
     leaf = verified.leaf
+    require_common_name(leaf, PCK_CERTIFICATE_CN, code="pck_chain_invalid", step=step, what="the PCK certificate")
     return PckChain(
         certificates=verified.certificates,
         leaf=leaf,
@@ -990,6 +1111,28 @@ def verify_pck_chain(
         root_included=verified.root_included,
         time_bounds=verified.time_bounds,
     )
+
+
+PCK_CERTIFICATE_CN = "SGX PCK Certificate"
+"""Intel's QVL requires the PCK certificate's common name to contain this (``STATUS_INVALID_PCK_CERT``)."""
+TCB_SIGNING_CN = "SGX TCB Signing"
+"""Intel's QVL requires the TCB signing certificate's common name to contain this
+(``STATUS_SGX_TCB_SIGNING_CERT_MISSING``)."""
+
+
+def require_common_name(cert: x509.Certificate, phrase: str, *, code: str, step: str, what: str) -> None:
+    """Raise ``code`` unless a common name of ``cert``'s subject contains ``phrase``."""
+    try:
+        cns = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    except ValueError:
+        cns = []
+    if not any(phrase in cn for cn in cns):
+        raise CertificateError(
+            f"{what} is named {certificate_label(cert)}, but Intel's certificate profile requires its common "
+            f"name to contain {phrase!r}: it is not the kind of certificate this chain needs",
+            code=code,
+            step=step,
+        )
 
 
 def signing_key_of(cert: x509.Certificate, *, code: str, step: str) -> ec.EllipticCurvePublicKey:

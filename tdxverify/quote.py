@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from .errors import QuoteFormatError
+from .limits import DEFAULT_LIMITS, Limits, check_size
 
 __all__ = [
     "HEADER_SIZE",
@@ -81,14 +82,14 @@ class _Reader:
         return self._end - self.pos
 
     def take(self, n: int, field: str) -> bytes:
-        if n < 0 or n > self.remaining:
+        pos = self.pos
+        if n < 0 or pos + n > self._end:
             raise QuoteFormatError(
                 f"{field} at offset {self.pos} needs {n} bytes but only {self.remaining} remain: "
                 "the quote is truncated or a length field is wrong; check that the whole quote was captured"
             )
-        out = self._buf[self.pos : self.pos + n]
-        self.pos += n
-        return out
+        self.pos = pos + n
+        return self._buf[pos : pos + n]
 
     def u16(self, field: str) -> int:
         value: int = struct.unpack("<H", self.take(2, field))[0]
@@ -306,7 +307,13 @@ def report_fields(report: Report) -> dict[str, str]:
 # --------------------------------------------------------------------------- parsing
 
 
+_HEADER = struct.Struct("<HHIHH16s20s")
+
+
 def _parse_header(r: _Reader) -> QuoteHeader:
+    if r.remaining >= HEADER_SIZE:  # one unpack; the field-by-field path below names a truncated field
+        fields = _HEADER.unpack(r.take(HEADER_SIZE, "header"))
+        return QuoteHeader(*fields)
     version = r.u16("header.version")
     ak_type = r.u16("header.attestation_key_type")
     tee_type = r.u32("header.tee_type")
@@ -359,20 +366,46 @@ def _parse_td_report(r: _Reader, size: int) -> TdReport10:
     return TdReport10(**common)
 
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n?(.*?)-----END CERTIFICATE-----", re.S)
+_PEM_GAP = b" \t\n\r\x0b\x0c"
+_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_PEM_END = b"-----END CERTIFICATE-----"
 
 
 def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
+    """The DER certificates of a type-5 PEM chain: CERTIFICATE blocks and whitespace only.
+
+    Each marker is found by one forward ``bytes.find``, and a BEGIN without its
+    END fails at once, so the work is linear in the data whatever it holds.
+    """
     # Intel's QE NUL-terminates the chain inside its declared size.
     text = data.rstrip(b"\x00")
     certs: list[bytes] = []
-    last = 0
-    for m in _PEM_BLOCK.finditer(text):
-        if text[last : m.start()].strip():
-            raise QuoteFormatError(f"PCK certificate chain at offset {offset} has non-PEM bytes between certificates")
-        body = re.sub(rb"\s+", b"", m.group(1))
+    pos = 0
+    while True:
+        begin = text.find(_PEM_BEGIN, pos)
+        gap = text[pos:] if begin < 0 else text[pos:begin]
+        if gap.strip(_PEM_GAP):
+            if certs:
+                raise QuoteFormatError(
+                    f"PCK certificate chain at offset {offset} has non-PEM bytes after certificate {len(certs)}"
+                )
+            raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain")
+        if begin < 0:
+            break
+        body_start = begin + len(_PEM_BEGIN)
+        end = text.find(_PEM_END, body_start)
+        if end < 0:
+            raise QuoteFormatError(
+                f"PCK certificate {len(certs) + 1} at offset {offset} has no END CERTIFICATE line"
+                if certs
+                else f"certification data type 5 at offset {offset} is not a PEM certificate chain"
+            )
+        if len(certs) == _MAX_PEM_CERTS:
+            raise QuoteFormatError(
+                f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates"
+            )
         try:
-            der = base64.b64decode(body, validate=True)
+            der = base64.b64decode(text[body_start:end].translate(None, _PEM_GAP), validate=True)
         except (binascii.Error, ValueError):
             raise QuoteFormatError(
                 f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"
@@ -380,17 +413,13 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
         if not der:
             raise QuoteFormatError(f"PCK certificate {len(certs) + 1} at offset {offset} is empty")
         certs.append(der)
-        if len(certs) > _MAX_PEM_CERTS:
-            raise QuoteFormatError(
-                f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates"
-            )
-        last = m.end()
-    if text[last:].strip() or not certs:
+        pos = end + len(_PEM_END)
+    if not certs:
         raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain")
     return tuple(certs)
 
 
-def _parse_certification_data(r: _Reader, field: str) -> CertificationData:
+def _parse_certification_data(r: _Reader, field: str, limits: Limits) -> CertificationData:
     start = r.pos
     cert_type = r.u16(f"{field}.type")
     size = r.u32(f"{field}.size")
@@ -401,16 +430,25 @@ def _parse_certification_data(r: _Reader, field: str) -> CertificationData:
         )
     data_offset = r.pos
     data = r.take(size, f"{field}.data")
+    # After take(): a size larger than the input is a truncation (quote_format), not a size attack.
+    check_size(
+        size,
+        limits.certification_data,
+        f"{field} at offset {start}",
+        name="certification_data",
+        step="parse",
+        error=QuoteFormatError,
+    )
     chain = _parse_pem_chain(data, data_offset) if cert_type == CERT_PCK_CHAIN else None
     return CertificationData(cert_type, data, chain)
 
 
-def _parse_qe_report_block(r: _Reader, field: str) -> QeReportCertificationData:
+def _parse_qe_report_block(r: _Reader, field: str, limits: Limits) -> QeReportCertificationData:
     qe_report = _parse_enclave_report(r, f"{field}.qe_report")
     qe_sig = r.take(ECDSA_SIGNATURE_SIZE, f"{field}.qe_report_signature")
     auth_len = r.u16(f"{field}.qe_auth_data.size")
     auth = r.take(auth_len, f"{field}.qe_auth_data")
-    nested = _parse_certification_data(r, f"{field}.certification_data")
+    nested = _parse_certification_data(r, f"{field}.certification_data", limits)
     return QeReportCertificationData(qe_report, qe_sig, auth, nested)
 
 
@@ -421,36 +459,39 @@ def _expect_consumed(r: _Reader, field: str) -> None:
         )
 
 
-def _parse_signature_data(buf: bytes, start: int, end: int, version: int) -> QuoteSignatureData:
+def _parse_signature_data(buf: bytes, start: int, end: int, version: int, limits: Limits) -> QuoteSignatureData:
     r = _Reader(buf, start, end)
     sig = r.take(ECDSA_SIGNATURE_SIZE, "signature_data.signature")
     key = r.take(ECDSA_KEY_SIZE, "signature_data.attestation_key")
     if version == 3:
-        qe = _parse_qe_report_block(r, "signature_data")
+        qe = _parse_qe_report_block(r, "signature_data", limits)
         outer = qe.certification_data
     else:
-        outer = _parse_certification_data(r, "signature_data.certification_data")
+        outer = _parse_certification_data(r, "signature_data.certification_data", limits)
         qe = None
         if outer.cert_type == CERT_QE_REPORT:
             inner_start = r.pos - len(outer.data)
             ir = _Reader(buf, inner_start, r.pos)
-            qe = _parse_qe_report_block(ir, "qe_report_certification_data")
+            qe = _parse_qe_report_block(ir, "qe_report_certification_data", limits)
             _expect_consumed(ir, "qe_report_certification_data")
     _expect_consumed(r, "signature_data")
     return QuoteSignatureData(sig, key, outer, qe)
 
 
-def parse_quote(raw: bytes) -> Quote:
+def parse_quote(raw: bytes, *, limits: Limits | None = None) -> Quote:
     """Parse raw quote bytes (SGX v3, TDX v4, TDX v5) into a :class:`Quote`.
 
     Raises :class:`QuoteFormatError` (code ``quote_format``,
-    ``unsupported_quote_version`` or ``unsupported_certification_data``).
+    ``unsupported_quote_version``, ``unsupported_certification_data``, or
+    ``input_too_large`` past ``limits``, default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
     Bytes after the declared signature data are kept as ``trailing_data``.
     """
     if isinstance(raw, (bytearray, memoryview)):
         raw = bytes(raw)
     if not isinstance(raw, bytes):
         raise QuoteFormatError(f"a quote must be bytes, not {type(raw).__name__}")
+    limits = DEFAULT_LIMITS if limits is None else limits
+    check_size(len(raw), limits.quote, "the quote", name="quote", step="parse", error=QuoteFormatError)
     r = _Reader(raw)
     header = _parse_header(r)
     descriptor: BodyDescriptor | None = None
@@ -507,7 +548,7 @@ def parse_quote(raw: bytes) -> Quote:
             f"signature_data.size at offset {sig_start - 4} is {sig_len} but only {r.remaining} "
             "bytes follow: the quote is truncated"
         )
-    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version)
+    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version, limits)
     return Quote(
         header=header,
         body_descriptor=descriptor,
@@ -650,26 +691,37 @@ def decode_quote_file(data: bytes) -> bytes:
     return _decode_text(text, from_file=True)
 
 
-def load_quote(src: bytes | bytearray | str | os.PathLike[str]) -> Quote:
+# Hex doubles the size and base64 adds a third; whitespace and line breaks add more.
+_TEXT_FACTOR = 4
+
+
+def load_quote(src: bytes | bytearray | str | os.PathLike[str], *, limits: Limits | None = None) -> Quote:
     """Load a quote from raw bytes, a hex / base64 string, or a file path.
 
-    Files may hold the raw quote, or hex / base64 text.
+    Files may hold the raw quote, or hex / base64 text. Text and files may be
+    up to 4x ``limits.quote`` (``input_too_large`` beyond).
     """
+    limits = DEFAULT_LIMITS if limits is None else limits
+    text_limit = _TEXT_FACTOR * limits.quote
     if isinstance(src, (bytes, bytearray, memoryview)):
-        return parse_quote(bytes(src))
+        return parse_quote(bytes(src), limits=limits)
     if isinstance(src, os.PathLike):
         try:
             with open(src, "rb") as fh:
-                data = fh.read()
+                data = fh.read(text_limit + 1)
         except OSError as exc:
             raise QuoteFormatError(
                 f"cannot read quote file {os.fspath(src)!r}: {exc.strerror or exc}",
                 code="input_invalid",
                 step="load",
             ) from None
-        return parse_quote(decode_quote_file(data))
+        check_size(
+            len(data), text_limit, "the quote file", name="quote", step="load", error=QuoteFormatError, truncated=True
+        )
+        return parse_quote(decode_quote_file(data), limits=limits)
     if isinstance(src, str):
-        return parse_quote(_decode_text(src))
+        check_size(len(src), text_limit, "the quote text", name="quote", step="load", error=QuoteFormatError)
+        return parse_quote(_decode_text(src), limits=limits)
     raise QuoteFormatError(
         f"cannot load a quote from {type(src).__name__}: pass bytes, a hex/base64 string or a path",
         code="input_invalid",

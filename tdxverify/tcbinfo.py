@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from .errors import CollateralError
@@ -120,12 +121,12 @@ class TcbLevel:
     tcb_status: str
     advisory_ids: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def sgx_svns(self) -> tuple[int, ...]:
         """The 16 SGX component SVNs."""
         return tuple(c.svn for c in self.sgx_components)
 
-    @property
+    @cached_property
     def tdx_svns(self) -> tuple[int, ...] | None:
         """The 16 TDX component SVNs, or ``None`` for SGX TCB info."""
         if self.tdx_components is None:

@@ -23,6 +23,7 @@ then, if given, the appraisal :class:`~tdxverify.policy.Policy`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import tcb
-from .collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_collateral
+from .collateral import AuthenticatedCollateral, Collateral, authenticate_collateral, load_and_authenticate
 from .errors import (
     CertificateError,
     CollateralError,
@@ -46,7 +47,8 @@ from .errors import (
     VerificationError,
 )
 from .eventlog.attach import EventLogInput, attach_event_log
-from .pki import PckChain, as_utc, check_time_bounds, load_root_ca, verify_pck_chain, verify_raw_signature
+from .limits import Limits
+from .pki import PckChain, as_utc, check_time_window, load_root_ca, verify_pck_chain, verify_raw_signature
 from .policy import Policy
 from .quote import (
     ATTESTATION_KEY_ECDSA_P256,
@@ -196,9 +198,16 @@ def _step_pck_chain(
     key = (auth.collateral.fingerprint, chain)
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
-        check_time_bounds(cached.time_bounds, now)
+        check_time_window(cached.time_bounds, cached.window, now)
         return cached
-    pck = verify_pck_chain(chain, root=root, now=now, crls=auth.crls)
+    pck = verify_pck_chain(
+        chain,
+        root=root,
+        now=now,
+        crls=auth.crls,
+        verified_links=auth.verified_links,
+        known=auth.decoded_certificates,
+    )
     if cache is not None:
         cache.put(key, pck)
     return pck
@@ -236,9 +245,18 @@ def _step_qe_identity(quote: Quote, auth: AuthenticatedCollateral) -> tcb.QeResu
     return tcb.qe_identity_status(auth.qe_identity, _qe_certification(quote).qe_report)
 
 
-def _step_quote_signature(quote: Quote) -> None:
-    """7. The attestation key signed header + body."""
-    key = _p256_key(quote.signature_data.attestation_key, "attestation key", "quote_signature_invalid", "quote")
+def _step_quote_signature(quote: Quote, keys: _LruCache[bytes, ec.EllipticCurvePublicKey] | None = None) -> None:
+    """7. The attestation key signed header + body.
+
+    ``keys`` (the Verifier's): attestation keys already decoded, by their 64
+    raw bytes; a QE keeps its key across quotes. Only valid points are cached.
+    """
+    raw = quote.signature_data.attestation_key
+    key = keys.get(raw) if keys is not None else None
+    if key is None:
+        key = _p256_key(raw, "attestation key", "quote_signature_invalid", "quote_signature")
+        if keys is not None:
+            keys.put(raw, key)
     if not verify_raw_signature(key, quote.signed_region, quote.signature_data.signature):
         raise VerificationError(
             "the quote signature does not verify with the attestation key: the header or body was altered",
@@ -362,6 +380,10 @@ class _LruCache(Generic[K, V]):
                 self._data.move_to_end(key)
             return value
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
     def put(self, key: K, value: V) -> None:
         with self._lock:
             self._data[key] = value
@@ -380,11 +402,18 @@ class Verifier:
     collateral.
     """
 
-    def __init__(self, root_ca: bytes | None = None, policy: Policy | None = None) -> None:
+    def __init__(
+        self, root_ca: bytes | None = None, policy: Policy | None = None, limits: Limits | None = None
+    ) -> None:
         self.root: x509.Certificate = load_root_ca(root_ca)
         self.policy = policy
+        self.limits = limits
+        """Size limits on quotes and collateral given as bytes/text (``None``: the defaults)."""
         self._collateral_cache: _LruCache[Collateral, AuthenticatedCollateral] = _LruCache(_CACHE_SIZE)
+        # Content hash of collateral given as text / bytes / a mapping -> the Collateral loaded from it.
+        self._loaded_cache: _LruCache[bytes, Collateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
+        self._key_cache: _LruCache[bytes, ec.EllipticCurvePublicKey] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -400,13 +429,26 @@ class Verifier:
                 )
             collateral.check_time(t)
             return collateral
-        col = collateral if isinstance(collateral, Collateral) else load_collateral(collateral)
-        cached = self._collateral_cache.get(col)
+        if isinstance(collateral, Collateral):
+            cached = self._collateral_cache.get(collateral)
+            if cached is None:
+                cached = authenticate_collateral(collateral, now=t, root=self.root)
+                self._collateral_cache.put(collateral, cached)
+            else:
+                cached.check_time(t)
+            return cached
+        # Text, bytes, a mapping or a path: found by content hash without loading, else loaded
+        # with the signatures checked before the TCB info and QE identity are parsed.
+        digest = _content_digest(collateral)
+        col = self._loaded_cache.get(digest) if digest is not None else None
+        cached = self._collateral_cache.get(col) if col is not None else None
         if cached is not None:
             cached.check_time(t)
             return cached
-        auth = authenticate_collateral(col, now=t, root=self.root)
-        self._collateral_cache.put(col, auth)
+        auth = load_and_authenticate(collateral, now=t, root=self.root, limits=self.limits)
+        if digest is not None:
+            self._loaded_cache.put(digest, auth.collateral)
+        self._collateral_cache.put(auth.collateral, auth)
         return auth
 
     @property
@@ -435,7 +477,7 @@ class Verifier:
     def _verify(
         self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime, event_log: EventLogInput | None = None
     ) -> Verdict:
-        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in)
+        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in, limits=self.limits)
         _step_header(quote)
         auth = self.authenticate(collateral, now)
         _step_collateral_kind(quote, auth)
@@ -443,7 +485,7 @@ class Verifier:
         _step_qe_report_signature(quote, pck)
         _step_qe_report_data(quote)
         qe_result = _step_qe_identity(quote, auth)
-        _step_quote_signature(quote)
+        _step_quote_signature(quote, self._key_cache)
         _step_platform_match(pck, auth)
         platform = _step_platform_tcb(quote, pck, auth)
         module = _step_tdx_module(quote, auth)
@@ -455,6 +497,33 @@ class Verifier:
         if self.policy is not None:
             verdict = _appraise(verdict, self.policy, now)
         return verdict
+
+
+def _content_digest(src: object) -> bytes | None:
+    """SHA-256 naming collateral content given as text, bytes or a JSON-shaped mapping; else None.
+
+    Loading is deterministic, so equal content loads to an equal ``Collateral``.
+    Paths are not hashed (the file may change between calls).
+    """
+    if isinstance(src, str) and src.lstrip().startswith(("{", "[")):
+        return hashlib.sha256(b"t" + src.encode("utf-8", "surrogatepass")).digest()
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(b"b" + bytes(src)).digest()
+    if isinstance(src, Mapping):
+        items = list(src.items())
+        if all(type(k) is str and type(v) is str for k, v in items):
+            # The common shape (every member a string): hash the members, length-prefixed, in key order.
+            h = hashlib.sha256(b"s")
+            for key, value in sorted(items):
+                for part in (key.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")):
+                    h.update(len(part).to_bytes(8, "big") + part)
+            return h.digest()
+        try:
+            text = json.dumps(src, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):  # bytes values, odd keys: load without caching
+            return None
+        return hashlib.sha256(b"m" + text.encode("utf-8", "surrogatepass")).digest()
+    return None
 
 
 def _make_verdict(
@@ -510,6 +579,7 @@ def verify(
     root_ca: bytes | None = None,
     policy: Policy | None = None,
     event_log: EventLogInput | None = None,
+    limits: Limits | None = None,
 ) -> Verdict:
     """Verify a DCAP quote against Intel collateral.
 
@@ -520,7 +590,8 @@ def verify(
     ``policy``: appraisal rules; without one every status but ``Revoked`` is accepted and reported.
     ``event_log``: a TD's event log (:mod:`tdxverify.eventlog`: parsed, bytes, JSON text or a path); it must
     replay to the quote's RTMR0-3, and the verdict then carries its events and named values.
+    ``limits``: size limits on the quote and collateral (``input_too_large``); default ``DEFAULT_LIMITS``.
 
     Returns a :class:`Verdict`; raises :class:`VerificationError` (with a stable ``code``) on any failure.
     """
-    return Verifier(root_ca=root_ca, policy=policy).verify(quote, collateral, now, event_log)
+    return Verifier(root_ca=root_ca, policy=policy, limits=limits).verify(quote, collateral, now, event_log)
