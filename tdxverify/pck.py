@@ -129,6 +129,14 @@ def _svn(entries: dict[str, Any], oid: str, name: str) -> int:
     return value
 
 
+def _der_of(value: Any, name: str) -> bytes:
+    # asn1crypto parses lazily: a malformed nested value only fails when re-encoded here.
+    try:
+        return bytes(value.dump())
+    except (ValueError, TypeError) as exc:
+        raise _bad(f"{name} is not valid DER ({exc})") from None
+
+
 def parse_pck_extension(der: bytes) -> PckExtension:
     """Decode the DER value of the SGX extension."""
     top = _index(der, "extension")
@@ -136,7 +144,7 @@ def parse_pck_extension(der: bytes) -> PckExtension:
     tcb_any = top.get(f"{_P}.2")
     if tcb_any is None:
         raise _bad(f"missing TCB ({_P}.2)")
-    tcb = _index(tcb_any.dump(), "TCB")
+    tcb = _index(_der_of(tcb_any, "TCB"), "TCB")
     comps = tuple(_svn(tcb, f"{_P}.2.{i}", f"SGX TCB component {i}") for i in range(1, 17))
     for c in comps:
         if c > 0xFF:
@@ -152,7 +160,7 @@ def parse_pck_extension(der: bytes) -> PckExtension:
     config: PlatformConfiguration | None = None
     cfg_any = top.get(f"{_P}.7")
     if cfg_any is not None:
-        cfg = _index(cfg_any.dump(), "Configuration")
+        cfg = _index(_der_of(cfg_any, "Configuration"), "Configuration")
         config = PlatformConfiguration(
             dynamic_platform=_typed(cfg, f"{_P}.7.1", core.Boolean, "dynamicPlatform", False),
             cached_keys=_typed(cfg, f"{_P}.7.2", core.Boolean, "cachedKeys", False),
