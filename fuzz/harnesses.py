@@ -1,0 +1,422 @@
+"""Fuzz targets: one ``check(data)`` per public parser/loader and for the whole ``verify`` path.
+
+Each target states an invariant and raises :class:`InvariantBroken` (or lets
+any non-coded exception escape) when it does not hold. The invariants shared
+by all of them: the only exception that may leave tdxverify is a
+:class:`~tdxverify.VerificationError` whose ``code`` is in ``ERROR_CODES``,
+is not ``internal_error`` (that code means a bug was caught), and comes with
+a message. Seeds come from ``vectors/``, ``vectors/conformance/`` and the
+forge (:class:`tdxverify.testing.Forge`, deterministic from its seed).
+
+This module is imported by ``fuzz/run.py`` inside atheris' import
+instrumentation, and by the test suite to replay stored inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tdxverify
+from tdxverify import ERROR_CODES, VerificationError
+from tdxverify.cli.parse import _parse_payload
+from tdxverify.collateral import Collateral, authenticate_collateral, load_collateral
+from tdxverify.pki import load_root_ca
+from tdxverify.policy import Policy, load_policy
+from tdxverify.quote import Quote, decode_quote_file, parse_quote
+from tdxverify.testing import Forge
+from tdxverify.verify import Verifier, resolve_now
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "vectors"
+CONFORMANCE = VECTORS / "conformance"
+FORGE_SEED = "tdxverify-fuzz"
+
+
+class InvariantBroken(AssertionError):
+    """A fuzz target's invariant does not hold for this input."""
+
+
+def _coded(err: VerificationError, allowed: frozenset[str] | None = None) -> str:
+    """Check a raised error is a documented, non-internal code (and one of ``allowed``)."""
+    if err.code not in ERROR_CODES:
+        raise InvariantBroken(f"undocumented error code {err.code!r}")
+    if err.code == "internal_error":
+        raise InvariantBroken(f"internal_error escaped: {err.message}") from err
+    if allowed is not None and err.code not in allowed:
+        raise InvariantBroken(f"error code {err.code!r} not expected here (allowed: {sorted(allowed)}): {err}")
+    if not err.message:
+        raise InvariantBroken(f"error {err.code!r} has no message")
+    return err.code
+
+
+@dataclass(frozen=True)
+class Target:
+    """A fuzz target: its invariant-checking entry point and seed inputs."""
+
+    name: str
+    check: Callable[[bytes], None]
+    seeds: Callable[[], Iterator[tuple[str, bytes]]]
+    max_len: int
+    """libFuzzer -max_len: comfortably above every seed, so growth is possible."""
+    doc: str
+
+
+# ----------------------------------------------------------------------------- shared material
+
+
+def _vector_dirs() -> list[Path]:
+    return sorted(d for d in VECTORS.iterdir() if d.is_dir() and (d / "expected.json").exists())
+
+
+def _conformance_dirs() -> list[Path]:
+    return sorted(d for d in CONFORMANCE.iterdir() if d.is_dir() and (d / "expected.json").exists())
+
+
+def _quote_file(d: Path) -> bytes | None:
+    for name in ("quote.bin", "quote.hex"):
+        if (d / name).exists():
+            return decode_quote_file((d / name).read_bytes())
+    return None
+
+
+@cache
+def forge() -> Forge:
+    return Forge(seed=FORGE_SEED)
+
+
+# ----------------------------------------------------------------------------- parse_quote
+
+QUOTE_CODES = frozenset(
+    {"quote_format", "unsupported_quote_version", "unsupported_certification_data", "input_too_large"}
+)
+PARSE_CMD_CODES = QUOTE_CODES | {"pck_chain_invalid", "pck_extension_invalid"}
+
+
+def check_parse_quote(data: bytes) -> None:
+    """``parse_quote``: a Quote whose signed region is a prefix and trailing data a suffix of the
+    input, or a quote-format error; then what ``tdxverify parse`` reads from the PCK chain
+    (certificates, SGX extension) parses or fails with a coded certificate error."""
+    try:
+        quote = parse_quote(data)
+    except VerificationError as err:
+        _coded(err, QUOTE_CODES)
+        return
+    if not isinstance(quote, Quote):
+        raise InvariantBroken(f"parse_quote returned {type(quote).__name__}")
+    if not data.startswith(quote.signed_region) or not data.endswith(quote.trailing_data):
+        raise InvariantBroken("signed region / trailing data are not the input's prefix / suffix")
+    if len(quote.signed_region) + len(quote.trailing_data) > len(data):
+        raise InvariantBroken("signed region and trailing data overlap")
+    if parse_quote(bytes(data)) != quote:
+        raise InvariantBroken("parsing the same bytes twice gave different quotes")
+    try:
+        payload = _parse_payload(quote)
+    except VerificationError as err:
+        _coded(err, PARSE_CMD_CODES)
+        return
+    json.dumps(payload)  # the parse command prints it: it must be JSON-serialisable
+
+
+def seeds_parse_quote() -> Iterator[tuple[str, bytes]]:
+    for d in _vector_dirs() + _conformance_dirs():
+        raw = _quote_file(d)
+        if raw is not None:
+            yield f"{d.parent.name}-{d.name}", raw
+    f = forge()
+    yield "forge-v4", f.quote()
+    yield "forge-v5", f.quote(version=5)
+    yield "forge-v5-td10", f.quote(version=5, body_type=2)
+    yield "forge-v3", f.quote(version=3)
+    yield "forge-v4-pck-chain-outer", f.quote(certification_data_type=5)
+
+
+# ----------------------------------------------------------------------------- load_collateral
+
+COLLATERAL_CODES = frozenset({"collateral_format", "collateral_missing", "input_invalid", "input_too_large"})
+
+
+@cache
+def _roots() -> tuple[Any, ...]:
+    return (load_root_ca(None), load_root_ca(forge().root_ca_der))
+
+
+@cache
+def _collateral_times() -> tuple[int, ...]:
+    times = {forge().now}
+    for d in _vector_dirs():
+        now = json.loads((d / "expected.json").read_text()).get("now")
+        if isinstance(now, int):
+            times.add(now)
+    return tuple(sorted(times))
+
+
+def check_load_collateral(data: bytes) -> None:
+    """``load_collateral``: a Collateral or a collateral-format error; a loaded one is then
+    authenticated against Intel's root and the forge's root at a vector's time, which either
+    succeeds or fails with a coded error -- and success needs signed bytes Intel (or the
+    forge) really signed, checked by re-verifying the exact TCB info / QE identity text."""
+    try:
+        col = load_collateral(data)
+    except VerificationError as err:
+        _coded(err, COLLATERAL_CODES)
+        return
+    if not isinstance(col, Collateral):
+        raise InvariantBroken(f"load_collateral returned {type(col).__name__}")
+    for root in _roots():
+        for now in _collateral_times():
+            try:
+                auth = authenticate_collateral(col, now=resolve_now(now), root=root)
+            except VerificationError as err:
+                _coded(err)
+                continue
+            if auth.tcb_info != col.tcb_info or auth.qe_identity != col.qe_identity:
+                raise InvariantBroken("authenticated TCB info / QE identity differ from the loaded ones")
+            _genuine_collateral_bytes(col)
+
+
+@cache
+def _genuine_signed_texts() -> frozenset[bytes]:
+    """Every TCB info / QE identity text the seeds carry (Intel-signed or forge-signed)."""
+    out: set[bytes] = set()
+    for _, blob in seeds_load_collateral():
+        try:
+            col = load_collateral(blob)
+        except VerificationError:
+            continue
+        out.add(col.tcb_info_raw)
+        out.add(col.qe_identity_raw)
+    return frozenset(out)
+
+
+def _genuine_collateral_bytes(col: Collateral) -> None:
+    genuine = _genuine_signed_texts()
+    for what, raw in (("TCB info", col.tcb_info_raw), ("QE identity", col.qe_identity_raw)):
+        if raw not in genuine:
+            raise InvariantBroken(f"collateral with a {what} text no seed carries was authenticated: {raw[:200]!r}")
+
+
+def seeds_load_collateral() -> Iterator[tuple[str, bytes]]:
+    seen: set[bytes] = set()
+    for d in _vector_dirs() + _conformance_dirs():
+        p = d / "collateral.json"
+        if p.exists():
+            blob = p.read_bytes()
+            if blob not in seen:
+                seen.add(blob)
+                yield f"{d.parent.name}-{d.name}", blob
+    f = forge()
+    for tee in ("TDX", "SGX"):
+        for fmt in ("dcap-qvl", "pcs-bundle"):
+            yield f"forge-{tee}-{fmt}", json.dumps(f.collateral(tee, format=fmt, with_pck_chain=True)).encode()
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class Base:
+    """A forged quote + collateral with a known outcome; fuzz inputs are mutations of it."""
+
+    name: str
+    quote: bytes
+    collateral: bytes
+    now: int
+    policy: Policy | None
+    outcome: dict[str, Any] | None
+    """The verdict's JSON for an accepted base; ``None`` for a base no mutation may make pass."""
+
+
+# Conformance cases rejected for something signed (by the attestation key, the PCK key, the
+# TCB signing key or a CA): no change to the input may make them pass. Cases whose forgery is a
+# single flipped byte (``*_altered``, ``*_corrupted``, ``*_tampered``) are left out, as flipping
+# it back legitimately restores the genuine input; so are cases rejected for unsigned layout
+# (outer certification type, PEM encoding, a chain without a PCK certificate, JSON syntax).
+_REPAIRABLE = ("_altered", "_corrupted", "_tampered")
+_UNSIGNED_LAYOUT = {
+    "outer_certification_type_5",
+    "pck_cert_data_not_pem",
+    "pck_chain_without_pck_certificate",
+    "v5_body_size_mismatch",
+    "tcb_info_malformed_json",
+    "tcb_info_missing_field",
+}
+
+
+@cache
+def bases() -> tuple[Base, ...]:
+    out: list[Base] = []
+    f = forge()
+    forged = [
+        ("forge-tdx-v4", f.quote(), f.collateral()),
+        ("forge-tdx-v5", f.quote(version=5), f.collateral(format="pcs-bundle")),
+        ("forge-tdx-v5-td10", f.quote(version=5, body_type=2), f.collateral(with_pck_chain=True)),
+        ("forge-sgx-v3", f.quote(version=3), f.collateral("SGX")),
+    ]
+    for name, q, c in forged:
+        v = Verifier(root_ca=f.root_ca_der).verify(q, c, f.now)
+        out.append(Base(name, q, json.dumps(c).encode(), f.now, None, v.to_dict()))
+    for d in _conformance_dirs():
+        exp = json.loads((d / "expected.json").read_text())
+        name = exp["name"]
+        accepted = exp["verdict"]["ok"]
+        if not accepted and (name.endswith(_REPAIRABLE) or name in _UNSIGNED_LAYOUT):
+            continue
+        policy = load_policy(exp["policy"]) if exp["policy"] is not None else None
+        q = (d / "quote.bin").read_bytes()
+        c = (d / "collateral.json").read_bytes()
+        outcome = None
+        if accepted:
+            outcome = _verifier(policy).verify(q, c, exp["now"]).to_dict()
+        out.append(Base(f"conformance-{name}", q, c, exp["now"], policy, outcome))
+    return tuple(out)
+
+
+def _verifier(policy: Policy | None) -> Verifier:
+    return Verifier(root_ca=(CONFORMANCE / "tdx_v4_up_to_date" / "root_ca.der").read_bytes(), policy=policy)
+
+
+def encode_verify_input(base_index: int, mutate_collateral: bool, payload: bytes) -> bytes:
+    """The verify target's input layout: 2-byte base index, 1 mode byte, payload."""
+    return struct.pack("<HB", base_index, int(mutate_collateral)) + payload
+
+
+def check_verify(data: bytes) -> None:
+    """``Verifier.verify`` on a forged base with either its quote or its collateral replaced by the
+    payload: a coded error, or -- only for a base that verifies -- the very same verdict, from a
+    quote with the same signed bytes and collateral with the same signed TCB info / QE identity
+    text and CRL contents. A base rejected for something signed never passes."""
+    if len(data) < 3:
+        return
+    index, mode = struct.unpack_from("<HB", data)
+    all_bases = bases()
+    base = all_bases[index % len(all_bases)]
+    payload = data[3:]
+    on_collateral = bool(mode & 1)
+    quote_in, col_in = (base.quote, payload) if on_collateral else (payload, base.collateral)
+    f = forge()
+    root = f.root_ca_der if base.name.startswith("forge-") else None
+    verifier = Verifier(root_ca=root, policy=base.policy) if root else _verifier(base.policy)
+    try:
+        verdict = verifier.verify(quote_in, col_in, base.now)
+    except VerificationError as err:
+        _coded(err)
+        if err.code == "policy_violation" and getattr(err, "verdict", None) is None:
+            raise InvariantBroken("a policy_violation without the rejected verdict") from err
+        return
+    if base.outcome is None:
+        raise InvariantBroken(f"{base.name}: a base rejected for signed content verified after mutation")
+    if verdict.to_dict() != base.outcome:
+        raise InvariantBroken(f"{base.name}: a mutated input verified with a different verdict")
+    if on_collateral:
+        got, want = load_collateral(payload), load_collateral(base.collateral)
+        same = (
+            got.tcb_info_raw == want.tcb_info_raw
+            and got.qe_identity_raw == want.qe_identity_raw
+            and got.root_ca_crl.tbs_certlist_bytes == want.root_ca_crl.tbs_certlist_bytes
+            and got.pck_crl.tbs_certlist_bytes == want.pck_crl.tbs_certlist_bytes
+        )
+        if not same:
+            raise InvariantBroken(f"{base.name}: collateral with changed signed content verified")
+    else:
+        if tdxverify.load_quote(payload).signed_region != parse_quote(base.quote).signed_region:
+            raise InvariantBroken(f"{base.name}: a quote whose signed bytes changed verified")
+
+
+def seeds_verify() -> Iterator[tuple[str, bytes]]:
+    for i, base in enumerate(bases()):
+        yield f"{base.name}-quote", encode_verify_input(i, False, base.quote)
+        yield f"{base.name}-collateral", encode_verify_input(i, True, base.collateral)
+
+
+# ----------------------------------------------------------------------------- load_policy
+
+
+@cache
+def _policy_verdicts() -> tuple[tdxverify.Verdict, ...]:
+    f = forge()
+    v = Verifier(root_ca=f.root_ca_der)
+    return (
+        v.verify(f.quote(), f.collateral(), f.now),
+        v.verify(f.quote(version=5), f.collateral(), f.now),
+        v.verify(f.quote(version=3), f.collateral("SGX"), f.now),
+    )
+
+
+def check_load_policy(data: bytes) -> None:
+    """``load_policy`` on JSON text: a Policy or ``policy_invalid``; a policy from the strict text
+    path equals the one from the decoded mapping, and evaluates every verdict (TDX 1.0, 1.5, SGX)
+    without raising, every check a bool with a detail."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    if not text.lstrip().startswith("{"):
+        return  # any other text is a path to load_policy: not what this target fuzzes
+    try:
+        policy = load_policy(text)
+    except VerificationError as err:
+        _coded(err, frozenset({"policy_invalid", "input_too_large"}))
+        return
+    if not isinstance(policy, Policy):
+        raise InvariantBroken(f"load_policy returned {type(policy).__name__}")
+    mapping = json.loads(text)
+    if load_policy(mapping) != policy:
+        raise InvariantBroken("the policy from JSON text differs from the policy from its decoded mapping")
+    f = forge()
+    for verdict in _policy_verdicts():
+        result = policy.evaluate(verdict, resolve_now(f.now))
+        for c in result.checks:
+            if not isinstance(c.ok, bool) or not c.detail:
+                raise InvariantBroken(f"policy check {c.name!r} gave ok={c.ok!r} detail={c.detail!r}")
+        if result.ok != all(c.ok for c in result.checks):
+            raise InvariantBroken("policy result disagrees with its checks")
+
+
+def seeds_load_policy() -> Iterator[tuple[str, bytes]]:
+    seen: set[str] = set()
+    for d in _conformance_dirs():
+        pol = json.loads((d / "expected.json").read_text())["policy"]
+        if pol is not None:
+            text = json.dumps(pol, sort_keys=True)
+            if text not in seen:
+                seen.add(text)
+                yield f"conformance-{d.name}", text.encode()
+    verdict = _policy_verdicts()[0]
+    full = {
+        "accepted_statuses": ["UpToDate", "SWHardeningNeeded", "OutOfDate"],
+        "accepted_advisory_ids": ["INTEL-SA-00837"],
+        "allow_debug": False,
+        "allow_service_td": True,
+        "require_sept_ve_disable": True,
+        "measurements": {"rtmr3": [verdict.rtmr3.hex()], "mr_td": [verdict.mr_td.hex()], "mr_enclave": ["00" * 32]},
+        "report_data": "0x" + verdict.report_data[:32].hex(),
+        "min_tcb_evaluation_data_number": 17,
+        "max_collateral_age_seconds": 2592000,
+    }
+    yield "full", json.dumps(full, indent=1).encode()
+    yield "empty", b"{}"
+
+
+# ----------------------------------------------------------------------------- registry
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("parse_quote", check_parse_quote, seeds_parse_quote, 64 * 1024, check_parse_quote.__doc__ or ""),
+        Target(
+            "load_collateral",
+            check_load_collateral,
+            seeds_load_collateral,
+            256 * 1024,
+            check_load_collateral.__doc__ or "",
+        ),
+        Target("verify", check_verify, seeds_verify, 256 * 1024, check_verify.__doc__ or ""),
+        Target("load_policy", check_load_policy, seeds_load_policy, 16 * 1024, check_load_policy.__doc__ or ""),
+    )
+}
