@@ -269,11 +269,11 @@ def bases() -> tuple[Base, ...]:
             continue
         policy = load_policy(exp["policy"]) if exp["policy"] is not None else None
         q = (d / "quote.bin").read_bytes()
-        c = (d / "collateral.json").read_bytes()
+        col = (d / "collateral.json").read_bytes()
         outcome = None
         if accepted:
-            outcome = _verifier(policy).verify(q, c, exp["now"]).to_dict()
-        out.append(Base(f"conformance-{name}", q, c, exp["now"], policy, outcome))
+            outcome = _verifier(policy).verify(q, col, exp["now"]).to_dict()
+        out.append(Base(f"conformance-{name}", q, col, exp["now"], policy, outcome))
     return tuple(out)
 
 
@@ -286,16 +286,68 @@ def encode_verify_input(base_index: int, mutate_collateral: bool, payload: bytes
     return struct.pack("<HB", base_index, int(mutate_collateral)) + payload
 
 
+@dataclass(frozen=True)
+class SignedParts:
+    """What the signatures of a verified input cover, minus malleable signature encodings."""
+
+    signed_region: bytes
+    qe_report: bytes
+    tcb_info: bytes
+    qe_identity: bytes
+    crls: tuple[bytes, bytes]
+
+
+def signed_parts(quote_in: bytes, collateral_in: bytes) -> SignedParts:
+    q = tdxverify.load_quote(quote_in)
+    c = load_collateral(collateral_in)
+    qe = q.signature_data.qe_report_certification
+    return SignedParts(
+        q.signed_region,
+        qe.qe_report.raw if qe is not None else b"",
+        c.tcb_info_raw,
+        c.qe_identity_raw,
+        (c.root_ca_crl.tbs_certlist_bytes, c.pck_crl.tbs_certlist_bytes),
+    )
+
+
+def _parts_or_none(b: Base) -> SignedParts | None:
+    try:
+        return signed_parts(b.quote, b.collateral)
+    except VerificationError:  # e.g. a base whose collateral lacks a CRL
+        return None
+
+
+@cache
+def _base_parts() -> tuple[SignedParts | None, ...]:
+    return tuple(_parts_or_none(b) for b in bases())
+
+
+@cache
+def _genuine_parts() -> tuple[frozenset[bytes], ...]:
+    """Per field, every value the forge signed (for some base)."""
+    parts = [p for p in _base_parts() if p is not None]
+    return (
+        frozenset(p.signed_region for p in parts),
+        frozenset(p.qe_report for p in parts),
+        frozenset(p.tcb_info for p in parts) | frozenset(p.qe_identity for p in parts),
+        frozenset(crl for p in parts for crl in p.crls),
+    )
+
+
 def check_verify(data: bytes) -> None:
     """``Verifier.verify`` on a forged base with either its quote or its collateral replaced by the
-    payload: a coded error, or -- only for a base that verifies -- the very same verdict, from a
-    quote with the same signed bytes and collateral with the same signed TCB info / QE identity
-    text and CRL contents. A base rejected for something signed never passes."""
+    payload: a coded error, or a verdict whose every signed part (quote header + body, QE report,
+    TCB info and QE identity text, CRL contents) is one the forge signed -- a changed signed byte
+    never verifies. When all signed parts are the base's own, the base must be one that verifies
+    and the verdict must be exactly the base's; a base rejected for something signed never passes.
+    (Parts from another base may be combined: libFuzzer's cross-over does that, and e.g. a QE
+    report from another quote of the same QE and attestation key is legitimately valid.)"""
     if len(data) < 3:
         return
     index, mode = struct.unpack_from("<HB", data)
     all_bases = bases()
-    base = all_bases[index % len(all_bases)]
+    index %= len(all_bases)
+    base = all_bases[index]
     payload = data[3:]
     on_collateral = bool(mode & 1)
     quote_in, col_in = (base.quote, payload) if on_collateral else (payload, base.collateral)
@@ -309,23 +361,26 @@ def check_verify(data: bytes) -> None:
         if err.code == "policy_violation" and getattr(err, "verdict", None) is None:
             raise InvariantBroken("a policy_violation without the rejected verdict") from err
         return
-    if base.outcome is None:
-        raise InvariantBroken(f"{base.name}: a base rejected for signed content verified after mutation")
-    if verdict.to_dict() != base.outcome:
-        raise InvariantBroken(f"{base.name}: a mutated input verified with a different verdict")
-    if on_collateral:
-        got, want = load_collateral(payload), load_collateral(base.collateral)
-        same = (
-            got.tcb_info_raw == want.tcb_info_raw
-            and got.qe_identity_raw == want.qe_identity_raw
-            and got.root_ca_crl.tbs_certlist_bytes == want.root_ca_crl.tbs_certlist_bytes
-            and got.pck_crl.tbs_certlist_bytes == want.pck_crl.tbs_certlist_bytes
+    got = signed_parts(quote_in, col_in)
+    regions, qe_reports, texts, crls = _genuine_parts()
+    forged = [
+        what
+        for what, ok in (
+            ("quote header/body", got.signed_region in regions),
+            ("QE report", got.qe_report in qe_reports),
+            ("TCB info", got.tcb_info in texts),
+            ("QE identity", got.qe_identity in texts),
+            ("CRL", all(c in crls for c in got.crls)),
         )
-        if not same:
-            raise InvariantBroken(f"{base.name}: collateral with changed signed content verified")
-    else:
-        if tdxverify.load_quote(payload).signed_region != parse_quote(base.quote).signed_region:
-            raise InvariantBroken(f"{base.name}: a quote whose signed bytes changed verified")
+        if not ok
+    ]
+    if forged:
+        raise InvariantBroken(f"{base.name}: verified with a changed signed part: {', '.join(forged)}")
+    if got == _base_parts()[index]:
+        if base.outcome is None:
+            raise InvariantBroken(f"{base.name}: a base rejected for signed content verified after mutation")
+        if verdict.to_dict() != base.outcome:
+            raise InvariantBroken(f"{base.name}: a mutated input verified with a different verdict")
 
 
 def seeds_verify() -> Iterator[tuple[str, bytes]]:
@@ -388,6 +443,7 @@ def seeds_load_policy() -> Iterator[tuple[str, bytes]]:
                 seen.add(text)
                 yield f"conformance-{d.name}", text.encode()
     verdict = _policy_verdicts()[0]
+    assert verdict.rtmr3 is not None and verdict.mr_td is not None
     full = {
         "accepted_statuses": ["UpToDate", "SWHardeningNeeded", "OutOfDate"],
         "accepted_advisory_ids": ["INTEL-SA-00837"],

@@ -24,6 +24,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fuzz.harnesses import Target
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".fuzz"
@@ -34,7 +38,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
-def _targets():  # type: ignore[no-untyped-def]
+def _targets() -> dict[str, Target]:
     from fuzz.harnesses import TARGETS
 
     return TARGETS
@@ -51,7 +55,7 @@ def _write_seeds(name: str, corpus: Path) -> int:
 
 def _child_atheris(name: str, seconds: int, timeout: int, corpus: Path, artifacts: Path) -> None:
     """Runs inside the child process: instrument tdxverify, hand over to libFuzzer (never returns)."""
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     with atheris.instrument_imports(include=["tdxverify", "fuzz"]):
         from fuzz.harnesses import TARGETS
@@ -81,11 +85,13 @@ _STAT = re.compile(r"^#(\d+)\s+(NEW|REDUCE|pulse|INITED|DONE)\s+cov: (\d+) ft: (
 
 def _run_atheris(name: str, seconds: int, timeout: int, corpus: Path, artifacts: Path) -> int:
     """Run libFuzzer in a child process and summarise its coverage curve (for plateau checks)."""
+    work = corpus.parent.parent
     cmd = [sys.executable, __file__, "--child", name, "--seconds", str(seconds), "--timeout", str(timeout)]
+    cmd += ["--workdir", str(work)]
     start = time.monotonic()
     last_new = start
     inited = final = None
-    log_path = WORK / "logs" / f"{name}.log"
+    log_path = work / "logs" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log, subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, errors="replace") as p:
         assert p.stderr is not None
@@ -107,7 +113,7 @@ def _run_atheris(name: str, seconds: int, timeout: int, corpus: Path, artifacts:
     elapsed = time.monotonic() - start
     print(
         f"{name}: rc={rc} after {elapsed:.0f}s; coverage (edges, features) at start {inited}, at end {final}; "
-        f"last new coverage {last_new - start:.0f}s in; log {log_path.relative_to(REPO)}",
+        f"last new coverage {last_new - start:.0f}s in; log {log_path}",
         flush=True,
     )
     return rc
@@ -195,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("auto", "atheris", "hypothesis"), default="auto")
     ap.add_argument("--list", action="store_true", help="list the targets and their invariants")
     ap.add_argument("--replay", nargs="+", type=Path, metavar="FILE", help="run stored inputs, no engine")
+    ap.add_argument("--workdir", type=Path, default=WORK, help="corpus, artifacts and logs (default .fuzz/)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    corpus, artifacts = WORK / "corpus" / str(args.target), WORK / "artifacts" / str(args.target)
+    corpus, artifacts = args.workdir / "corpus" / str(args.target), args.workdir / "artifacts" / str(args.target)
     if args.child:  # before anything imports tdxverify: atheris must instrument the import
         _child_atheris(args.target, args.seconds, args.timeout, corpus, artifacts)
         return 0
@@ -213,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if engine == "auto":
         engine = "atheris" if importlib.util.find_spec("atheris") is not None else "hypothesis"
     n = _write_seeds(args.target, corpus)
-    print(f"{args.target}: {engine} for {args.seconds}s, {n} seeds, corpus {corpus.relative_to(REPO)}", flush=True)
+    print(f"{args.target}: {engine} for {args.seconds}s, {n} seeds, corpus {corpus}", flush=True)
     run = _run_atheris if engine == "atheris" else _run_hypothesis
     return run(args.target, args.seconds, args.timeout, corpus, artifacts)
 
