@@ -1,0 +1,218 @@
+"""Tests written to kill mutants of verify.py / tcb.py / pki.py that the suite let survive.
+
+Each test pins a behaviour callers rely on that no other test in the mutation subset checked:
+the step an error names, every field of the verdict, the policy result carried by verdicts
+and errors, which part a Revoked message names, and what time-window messages say.
+See docs/threat-model.md ("Mutation testing") for the run and the survivors left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tdxverify import PolicyError, TcbError, VerificationError, Verifier, load_collateral, load_policy, verify
+from tdxverify.collateral import authenticate_collateral
+from tdxverify.pck import pck_extension_of
+from tdxverify.pki import TimeBound, load_root_ca
+from tdxverify.policy import Policy
+from tdxverify.quote import parse_quote
+from tdxverify.tcb import match_tcb_levels, tdx_module_status
+from tdxverify.testing import Forge
+from tdxverify.testing.pki import DEFAULT_FMSPC, DEFAULT_PCE_ID
+
+SUITE = Path(__file__).resolve().parent.parent / "vectors" / "conformance"
+FORGE = Forge(seed="mutation-killers")
+NOW = datetime.fromtimestamp(FORGE.now, timezone.utc)
+
+REJECTED = sorted(
+    d.name for d in SUITE.iterdir() if d.is_dir() and not json.loads((d / "expected.json").read_text())["verdict"]["ok"]
+)
+
+
+# Error steps finer than the pipeline step the conformance suite names (which document they concern).
+SUB_STEPS = {
+    "collateral": {"tcb_info", "qe_identity", "root_ca_crl"},
+    "pck_chain": {"pck_crl", "pck_extension"},
+    "platform_tcb": {"tcb"},
+    "header": {"parse"},
+}
+
+
+@pytest.mark.parametrize("name", REJECTED)
+def test_conformance_failure_names_its_step(name: str) -> None:
+    # The CLI JSON's error.step is public: each failure must name the pipeline step the suite expects
+    # (or the document within it), never a default.
+    d = SUITE / name
+    exp = json.loads((d / "expected.json").read_text())
+    policy = load_policy(exp["policy"]) if exp["policy"] is not None else None
+    with pytest.raises(VerificationError) as info:
+        verify(
+            d / "quote.bin",
+            d / "collateral.json",
+            now=exp["now"],
+            root_ca=(d / "root_ca.der").read_bytes(),
+            policy=policy,
+        )
+    assert info.value.code == exp["verdict"]["code"]
+    assert info.value.step == exp["step"] or info.value.step in SUB_STEPS.get(exp["step"], set()), info.value.step
+
+
+def _verify(quote: bytes, collateral: object, policy: Policy | None = None, now: int | None = None):  # type: ignore[no-untyped-def]
+    return Verifier(root_ca=FORGE.root_ca_der, policy=policy).verify(
+        quote, collateral, FORGE.now if now is None else now
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", [3, 4, 5])
+def test_verdict_carries_every_verified_fact(version: int) -> None:
+    tee = "SGX" if version == 3 else "TDX"
+    raw = FORGE.quote(version=version)
+    col = FORGE.collateral(tee)
+    v = _verify(raw, col)
+    auth = authenticate_collateral(load_collateral(col), now=NOW, root=load_root_ca(FORGE.root_ca_der))
+    assert (v.status, v.platform_status, v.qe_status) == ("UpToDate", "UpToDate", "UpToDate")
+    assert v.module_status == (None if tee == "SGX" else "UpToDate")
+    assert (v.tee_type, v.quote_version) == (tee, version)
+    assert (v.fmspc, v.pce_id, v.ppid) == (DEFAULT_FMSPC.hex().upper(), DEFAULT_PCE_ID.hex(), bytes(range(16)).hex())
+    assert v.tcb_date is not None and v.tcb_date.tzinfo is not None
+    assert v.tcb_evaluation_data_number == auth.tcb_info.tcb_evaluation_data_number == 17
+    assert v.collateral_expires_at == auth.expires_at
+    facts = v.collateral
+    assert (facts.tcb_info_issue_date, facts.tcb_info_next_update) == (
+        auth.tcb_info.issue_date,
+        auth.tcb_info.next_update,
+    )
+    assert (facts.qe_identity_issue_date, facts.qe_identity_next_update) == (
+        auth.qe_identity.issue_date,
+        auth.qe_identity.next_update,
+    )
+    assert (facts.tcb_evaluation_data_number, facts.expires_at) == (17, auth.expires_at)
+    assert v.verified_at == NOW
+    assert v.quote == parse_quote(raw) and v.report == parse_quote(raw).report
+
+
+def test_verdict_statuses_come_from_their_own_part() -> None:
+    qe_old = FORGE.collateral(qe_identity=FORGE.qe_identity().with_status("OutOfDate"))
+    v = _verify(FORGE.quote(), qe_old)
+    assert (v.status, v.platform_status, v.qe_status, v.module_status) == (
+        "OutOfDate",
+        "UpToDate",
+        "OutOfDate",
+        "UpToDate",
+    )
+    mod_old = FORGE.collateral(tcb_info=FORGE.tcb_info().with_module_status("OutOfDate"))
+    v = _verify(FORGE.quote(), mod_old)
+    assert (v.platform_status, v.qe_status, v.module_status) == ("UpToDate", "UpToDate", "OutOfDate")
+    plat_old = FORGE.collateral(tcb_info=FORGE.tcb_info().with_status("SWHardeningNeeded", ("INTEL-SA-00615",)))
+    v = _verify(FORGE.quote(), plat_old)
+    assert (v.platform_status, v.qe_status, v.module_status) == ("SWHardeningNeeded", "UpToDate", "UpToDate")
+
+
+def test_policy_result_is_in_the_verdict_and_in_the_error() -> None:
+    raw, col = FORGE.quote(), FORGE.collateral()
+    ok = _verify(raw, col, Policy(max_collateral_age_seconds=10**9))
+    assert ok.policy is not None and ok.policy.ok
+    assert [c.name for c in ok.policy.checks] == ["status", "collateral_age"]
+    # The age rule is evaluated at the verification time: a year later the same collateral is too old
+    # (checked on a verifier whose collateral window still holds, so only the policy can fail).
+    issued = authenticate_collateral(load_collateral(col), now=NOW, root=load_root_ca(FORGE.root_ca_der))
+    age = int((NOW - issued.tcb_info.issue_date).total_seconds())
+    with pytest.raises(PolicyError) as info:
+        _verify(raw, col, Policy(max_collateral_age_seconds=age - 1))
+    rejected = info.value.verdict
+    assert rejected is not None and rejected.policy is not None  # type: ignore[attr-defined]
+    assert [c.name for c in rejected.policy.failures] == ["collateral_age"]  # type: ignore[attr-defined]
+    assert f"{age}s old" in info.value.message
+    assert _verify(raw, col, Policy(max_collateral_age_seconds=age)).policy.ok  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("case", "part"),
+    [("module_revoked", "TDX module"), ("platform_revoked", "platform"), ("qe_tcb_revoked", "QE")],
+)
+def test_revoked_message_names_the_revoked_part(case: str, part: str) -> None:
+    d = SUITE / case
+    exp = json.loads((d / "expected.json").read_text())
+    with pytest.raises(TcbError) as info:
+        verify(d / "quote.bin", d / "collateral.json", now=exp["now"], root_ca=(d / "root_ca.der").read_bytes())
+    assert info.value.code == "tcb_revoked"
+    assert f"Intel rates this {part} Revoked" in info.value.message
+
+
+def test_reserved_td_attribute_message_shows_only_the_offending_bits() -> None:
+    attrs = bytes.fromhex("0000000000000010")  # bit 60: reserved (OTHER)
+    with pytest.raises(VerificationError) as info:
+        _verify(FORGE.quote(td_attributes=attrs), FORGE.collateral())
+    assert info.value.code == "td_attributes_invalid"
+    assert "mask 0x1000000000000000" in info.value.message
+
+
+def _auth() -> object:
+    return authenticate_collateral(load_collateral(FORGE.collateral()), now=NOW, root=load_root_ca(FORGE.root_ca_der))
+
+
+def test_tdx_tcb_info_without_tdx_module_cannot_rate_a_module() -> None:
+    info = _auth().tcb_info  # type: ignore[attr-defined]
+    report = parse_quote(FORGE.quote()).report
+    with pytest.raises(TcbError) as err:
+        tdx_module_status(dataclasses.replace(info, tdx_module=None), report)  # type: ignore[arg-type]
+    assert (err.value.code, err.value.step) == ("collateral_kind_mismatch", "tdx_module")
+
+
+@pytest.mark.parametrize("svn", ["06010300", "04000300"])  # module version 1 (identity TDX_01), version 0 (tdxModule)
+def test_module_result_reports_version_and_svn(svn: str) -> None:
+    info = _auth().tcb_info  # type: ignore[attr-defined]
+    report = parse_quote(FORGE.quote(tee_tcb_svn=bytes.fromhex(svn + "00" * 12))).report
+    result = tdx_module_status(info, report)  # type: ignore[arg-type]
+    assert (result.isvsvn, result.version) == (int(svn[:2], 16), int(svn[2:4], 16))
+    assert result.identity_id == ("TDX_01" if svn[2:4] == "01" else None)
+
+
+def test_sgx_platform_match_names_its_sgx_level() -> None:
+    col = load_collateral(FORGE.collateral("SGX"))
+    ext = pck_extension_of(FORGE.pki.pck)
+    assert ext.fmspc == FORGE.pki.spec.sgx.fmspc
+    match = match_tcb_levels(col.tcb_info, ext, None)
+    assert match.sgx_level is match.level and match.level is not None
+
+
+def _bound(kind: str) -> TimeBound:
+    return TimeBound(
+        kind=kind,  # type: ignore[arg-type]
+        label=f"test {kind}",
+        step="collateral",
+        not_before=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        not_after=datetime(2025, 2, 1, tzinfo=timezone.utc),
+    )
+
+
+@pytest.mark.parametrize("kind", ["certificate", "crl", "tcb_info", "qe_identity"])
+def test_time_window_messages_say_which_edge_and_when(kind: str) -> None:
+    b = _bound(kind)
+    with pytest.raises(VerificationError) as early:
+        b.check(datetime(2024, 12, 31, tzinfo=timezone.utc))
+    assert f"test {kind} is not valid before 2025-01-01T00:00:00Z (verification time 2024-12-31T00:00:00Z)" in (
+        early.value.message
+    )
+    with pytest.raises(VerificationError) as late:
+        b.check(datetime(2025, 3, 1, tzinfo=timezone.utc))
+    assert f"test {kind} expired at 2025-02-01T00:00:00Z (verification time 2025-03-01T00:00:00Z)" in late.value.message
+    assert early.value.step == late.value.step == "collateral"
+
+
+def test_time_window_messages_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        with pytest.raises(VerificationError) as late:
+            _bound("crl").check(datetime(2025, 3, 1, tzinfo=timezone(timedelta(hours=-5))))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert "expired at 2025-02-01T00:00:00Z (verification time 2025-03-01T05:00:00Z)" in late.value.message
