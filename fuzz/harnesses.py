@@ -229,15 +229,20 @@ class Base:
     now: int
     policy: Policy | None
     outcome: dict[str, Any] | None
-    """The verdict's JSON for an accepted base; ``None`` for a base no mutation may make pass."""
+    """The verdict's JSON for a base that verifies, else ``None``."""
+    must_reject: bool
+    """Rejected for signed content: no input with all of this base's signed parts may verify."""
 
 
 # Conformance cases rejected for something signed (by the attestation key, the PCK key, the
-# TCB signing key or a CA): no change to the input may make them pass. Cases whose forgery is a
-# single flipped byte (``*_altered``, ``*_corrupted``, ``*_tampered``) are left out, as flipping
-# it back legitimately restores the genuine input; so are cases rejected for unsigned layout
-# (outer certification type, PEM encoding, a chain without a PCK certificate, JSON syntax).
+# TCB signing key or a CA) must never pass with their own signed parts. Left out of that rule
+# (but still fuzzed under the provenance rule): cases whose forgery is one flipped byte, as
+# flipping it back legitimately restores the genuine input (``*_altered``, ``*_corrupted``,
+# ``*_tampered``, and ``attestation_key_swapped``, made with ``corrupt="attestation_key"``),
+# and cases rejected for unsigned layout (outer certification type, PEM encoding, a chain
+# without a PCK certificate, a body size, JSON syntax).
 _REPAIRABLE = ("_altered", "_corrupted", "_tampered")
+_REPAIRABLE_NAMES = {"attestation_key_swapped"}
 _UNSIGNED_LAYOUT = {
     "outer_certification_type_5",
     "pck_cert_data_not_pem",
@@ -260,20 +265,19 @@ def bases() -> tuple[Base, ...]:
     ]
     for name, q, c in forged:
         v = Verifier(root_ca=f.root_ca_der).verify(q, c, f.now)
-        out.append(Base(name, q, json.dumps(c).encode(), f.now, None, v.to_dict()))
+        out.append(Base(name, q, json.dumps(c).encode(), f.now, None, v.to_dict(), False))
     for d in _conformance_dirs():
         exp = json.loads((d / "expected.json").read_text())
         name = exp["name"]
         accepted = exp["verdict"]["ok"]
-        if not accepted and (name.endswith(_REPAIRABLE) or name in _UNSIGNED_LAYOUT):
-            continue
+        repairable = name.endswith(_REPAIRABLE) or name in _REPAIRABLE_NAMES or name in _UNSIGNED_LAYOUT
         policy = load_policy(exp["policy"]) if exp["policy"] is not None else None
         q = (d / "quote.bin").read_bytes()
         col = (d / "collateral.json").read_bytes()
         outcome = None
         if accepted:
             outcome = _verifier(policy).verify(q, col, exp["now"]).to_dict()
-        out.append(Base(f"conformance-{name}", q, col, exp["now"], policy, outcome))
+        out.append(Base(f"conformance-{name}", q, col, exp["now"], policy, outcome, not accepted and not repairable))
     return tuple(out)
 
 
@@ -338,10 +342,10 @@ def check_verify(data: bytes) -> None:
     """``Verifier.verify`` on a forged base with either its quote or its collateral replaced by the
     payload: a coded error, or a verdict whose every signed part (quote header + body, QE report,
     TCB info and QE identity text, CRL contents) is one the forge signed -- a changed signed byte
-    never verifies. When all signed parts are the base's own, the base must be one that verifies
-    and the verdict must be exactly the base's; a base rejected for something signed never passes.
-    (Parts from another base may be combined: libFuzzer's cross-over does that, and e.g. a QE
-    report from another quote of the same QE and attestation key is legitimately valid.)"""
+    never verifies. With all signed parts the base's own, a base rejected for something signed
+    never passes, and a base that verifies gives exactly its own verdict. (Parts from another
+    base may be combined: libFuzzer's cross-over does that, and e.g. a QE report from another
+    quote of the same QE and attestation key is legitimately valid.)"""
     if len(data) < 3:
         return
     index, mode = struct.unpack_from("<HB", data)
@@ -377,9 +381,9 @@ def check_verify(data: bytes) -> None:
     if forged:
         raise InvariantBroken(f"{base.name}: verified with a changed signed part: {', '.join(forged)}")
     if got == _base_parts()[index]:
-        if base.outcome is None:
+        if base.must_reject:
             raise InvariantBroken(f"{base.name}: a base rejected for signed content verified after mutation")
-        if verdict.to_dict() != base.outcome:
+        if base.outcome is not None and verdict.to_dict() != base.outcome:
             raise InvariantBroken(f"{base.name}: a mutated input verified with a different verdict")
 
 
