@@ -26,7 +26,7 @@ import tdxverify
 from tdxverify import ERROR_CODES, VerificationError
 from tdxverify.cli.parse import _parse_payload
 from tdxverify.collateral import Collateral, authenticate_collateral, load_collateral
-from tdxverify.pki import load_root_ca
+from tdxverify.pki import load_certificates, load_root_ca
 from tdxverify.policy import Policy, load_policy
 from tdxverify.quote import Quote, decode_quote_file, parse_quote
 from tdxverify.testing import Forge
@@ -234,23 +234,27 @@ class Base:
     """Rejected for signed content: no input with all of this base's signed parts may verify."""
 
 
-# Conformance cases rejected for something signed (by the attestation key, the PCK key, the
-# TCB signing key or a CA) must never pass with their own signed parts. Left out of that rule
-# (but still fuzzed under the provenance rule): cases whose forgery is one flipped byte, as
-# flipping it back legitimately restores the genuine input (``*_altered``, ``*_corrupted``,
-# ``*_tampered``, and ``attestation_key_swapped``, made with ``corrupt="attestation_key"``),
-# and cases rejected for unsigned layout (outer certification type, PEM encoding, a chain
-# without a PCK certificate, a body size, JSON syntax).
-_REPAIRABLE = ("_altered", "_corrupted", "_tampered")
-_REPAIRABLE_NAMES = {"attestation_key_swapped"}
-_UNSIGNED_LAYOUT = {
-    "outer_certification_type_5",
-    "pck_cert_data_not_pem",
-    "pck_chain_without_pck_certificate",
-    "v5_body_size_mismatch",
-    "tcb_info_malformed_json",
-    "tcb_info_missing_field",
-}
+# A conformance case rejected for signed *content* (a status, a date, a measurement, an
+# attribute, an FMSPC, a revocation listed in a CRL ...) must never pass while all its signed
+# parts are its own. Cases rejected for a bad *signature* or for unsigned *layout* are left out
+# of that rule (still fuzzed under the provenance rule): the fuzzer legitimately repairs them,
+# flipping a corrupted byte back or crossing over the genuine signature of the same content
+# from another case (e.g. the rogue-signed PCK certificate's TBS signed by the real CA).
+_REPAIRABLE_CODES = frozenset(
+    {
+        "quote_signature_invalid",
+        "qe_report_signature_invalid",
+        "qe_report_data_mismatch",
+        "tcb_info_signature_invalid",
+        "qe_identity_signature_invalid",
+        "pck_chain_invalid",
+        "tcb_signing_chain_invalid",
+        "crl_invalid",
+        "quote_format",
+        "unsupported_certification_data",
+        "collateral_format",
+    }
+)
 
 
 @cache
@@ -270,7 +274,7 @@ def bases() -> tuple[Base, ...]:
         exp = json.loads((d / "expected.json").read_text())
         name = exp["name"]
         accepted = exp["verdict"]["ok"]
-        repairable = name.endswith(_REPAIRABLE) or name in _REPAIRABLE_NAMES or name in _UNSIGNED_LAYOUT
+        repairable = exp["verdict"].get("code") in _REPAIRABLE_CODES
         policy = load_policy(exp["policy"]) if exp["policy"] is not None else None
         q = (d / "quote.bin").read_bytes()
         col = (d / "collateral.json").read_bytes()
@@ -299,18 +303,27 @@ class SignedParts:
     tcb_info: bytes
     qe_identity: bytes
     crls: tuple[bytes, bytes]
+    certificates: frozenset[bytes]
+    """The signed part (TBS) of every certificate in the PCK chain and the collateral's chains."""
 
 
 def signed_parts(quote_in: bytes, collateral_in: bytes) -> SignedParts:
     q = tdxverify.load_quote(quote_in)
     c = load_collateral(collateral_in)
     qe = q.signature_data.qe_report_certification
+    certs = [*c.tcb_info_issuer_chain, *c.qe_identity_issuer_chain, *c.pck_crl_issuer_chain]
+    certs += c.pck_certificate_chain or ()
+    pck_chain = q.pck_chain or ()
+    certs += (
+        load_certificates(pck_chain, code="pck_chain_invalid", step="pck_chain", what="PCK chain") if pck_chain else ()
+    )
     return SignedParts(
         q.signed_region,
         qe.qe_report.raw if qe is not None else b"",
         c.tcb_info_raw,
         c.qe_identity_raw,
         (c.root_ca_crl.tbs_certlist_bytes, c.pck_crl.tbs_certlist_bytes),
+        frozenset(cert.tbs_certificate_bytes for cert in certs),
     )
 
 
@@ -335,13 +348,14 @@ def _genuine_parts() -> tuple[frozenset[bytes], ...]:
         frozenset(p.qe_report for p in parts),
         frozenset(p.tcb_info for p in parts) | frozenset(p.qe_identity for p in parts),
         frozenset(crl for p in parts for crl in p.crls),
+        frozenset(cert for p in parts for cert in p.certificates),
     )
 
 
 def check_verify(data: bytes) -> None:
     """``Verifier.verify`` on a forged base with either its quote or its collateral replaced by the
     payload: a coded error, or a verdict whose every signed part (quote header + body, QE report,
-    TCB info and QE identity text, CRL contents) is one the forge signed -- a changed signed byte
+    TCB info and QE identity text, CRL contents, certificates) is one the forge signed -- a changed signed byte
     never verifies. With all signed parts the base's own, a base rejected for something signed
     never passes, and a base that verifies gives exactly its own verdict. (Parts from another
     base may be combined: libFuzzer's cross-over does that, and e.g. a QE report from another
@@ -366,7 +380,7 @@ def check_verify(data: bytes) -> None:
             raise InvariantBroken("a policy_violation without the rejected verdict") from err
         return
     got = signed_parts(quote_in, col_in)
-    regions, qe_reports, texts, crls = _genuine_parts()
+    regions, qe_reports, texts, crls, certs = _genuine_parts()
     forged = [
         what
         for what, ok in (
@@ -375,6 +389,7 @@ def check_verify(data: bytes) -> None:
             ("TCB info", got.tcb_info in texts),
             ("QE identity", got.qe_identity in texts),
             ("CRL", all(c in crls for c in got.crls)),
+            ("certificate", got.certificates <= certs),
         )
         if not ok
     ]
