@@ -22,9 +22,12 @@ from tdxverify.pck import pck_extension_of
 from tdxverify.pki import TimeBound, load_root_ca
 from tdxverify.policy import Policy
 from tdxverify.quote import parse_quote
-from tdxverify.tcb import match_tcb_levels, tdx_module_status
+from tdxverify.tcb import evaluate_tcb, match_tcb_levels, platform_tcb_level, sorted_tcb_levels, tdx_module_status
 from tdxverify.testing import Forge
 from tdxverify.testing.pki import DEFAULT_FMSPC, DEFAULT_PCE_ID
+
+from .test_tcb import level, qe_identity, qe_report, sgx_info, svn16, tdx_info, tee
+from .test_tcb import pck as tcb_pck
 
 SUITE = Path(__file__).resolve().parent.parent / "vectors" / "conformance"
 FORGE = Forge(seed="mutation-killers")
@@ -216,3 +219,46 @@ def test_time_window_messages_are_utc_whatever_the_local_zone(monkeypatch: pytes
         monkeypatch.undo()
         time.tzset()
     assert "expired at 2025-02-01T00:00:00Z (verification time 2025-03-01T05:00:00Z)" in late.value.message
+
+
+def test_sorted_levels_rank_tdx_components_whatever_the_served_order() -> None:
+    # Same SGX components and PCESVN: the level with the higher TDX components comes first even
+    # when served after the lower one, so a platform that meets it is rated by it.
+    low = level(sgx=svn16(2, 0), pce=3, status="OutOfDate")
+    high = level(sgx=svn16(2, 0), pce=3, tdx=svn16(0, 0, 1), status="UpToDate")
+    info = tdx_info((low, high))
+    assert sorted_tcb_levels(info) == (high, low)
+    assert platform_tcb_level(info, tcb_pck(svn16(2, 5), 3), tee(0, 0, 1)) == high
+
+
+def test_tcb_kind_mismatches_name_the_document_at_fault() -> None:
+    info = sgx_info((level(sgx=svn16(2), tdx=None),))
+    with pytest.raises(TcbError) as exc:
+        evaluate_tcb(info, qe_identity(ident="TD_QE"), tcb_pck(svn16(2)), qe_report(), qe_report())
+    assert (exc.value.code, exc.value.step) == ("collateral_kind_mismatch", "qe_identity")
+    with pytest.raises(TcbError) as exc:
+        evaluate_tcb(tdx_info(), qe_identity(ident="QE"), tcb_pck(), qe_report(), qe_report())
+    assert (exc.value.code, exc.value.step) == ("collateral_kind_mismatch", "tcb")
+
+
+def test_module_identity_with_nonzero_attributes_is_a_module_mismatch() -> None:
+    # SEAM attributes must be zero and equal the identity's: an identity demanding other attributes
+    # can never be met.
+    info = _auth().tcb_info  # type: ignore[attr-defined]
+    odd = tuple(
+        dataclasses.replace(i, attributes=b"\x01" + i.attributes[1:]) if i.id == "TDX_01" else i
+        for i in info.tdx_module_identities
+    )
+    report = parse_quote(FORGE.quote()).report
+    with pytest.raises(TcbError) as err:
+        tdx_module_status(dataclasses.replace(info, tdx_module_identities=odd), report)  # type: ignore[arg-type]
+    assert (err.value.code, err.value.step) == ("tdx_module_mismatch", "tdx_module")
+    assert "SEAM attributes" in err.value.message
+
+
+def test_off_curve_attestation_key_is_a_quote_signature_failure() -> None:
+    # The embedded key is not a P-256 point (the QE report data binds it, so the quote gets that far).
+    with pytest.raises(VerificationError) as err:
+        _verify(FORGE.quote(attestation_key=b"\x01" * 64), FORGE.collateral())
+    assert err.value.code == "quote_signature_invalid"
+    assert "attestation key is not a point on P-256" in err.value.message
