@@ -7,16 +7,19 @@
 Every failure raises a :class:`VerificationError` with a stable ``code``.
 """
 
+from .binding import KeyHash
 from .collateral import AuthenticatedCollateral, Collateral, load_collateral
 from .errors import (
     ERROR_CODES,
     CertificateError,
     CollateralError,
+    EventLogError,
     PolicyError,
     QuoteFormatError,
     TcbError,
     VerificationError,
 )
+from .eventlog import EventLog, load_event_log, parse_event_log
 from .policy import Policy, load_policy
 from .quote import Quote, load_quote, parse_quote
 from .verdict import Verdict
@@ -30,6 +33,9 @@ __all__ = [
     "CertificateError",
     "Collateral",
     "CollateralError",
+    "EventLog",
+    "EventLogError",
+    "KeyHash",
     "Policy",
     "PolicyError",
     "Quote",
@@ -40,8 +46,10 @@ __all__ = [
     "Verifier",
     "__version__",
     "load_collateral",
+    "load_event_log",
     "load_policy",
     "load_quote",
+    "parse_event_log",
     "parse_quote",
     "verify",
 ]

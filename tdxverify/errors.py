@@ -15,6 +15,7 @@ __all__ = [
     "ERROR_CODES",
     "CertificateError",
     "CollateralError",
+    "EventLogError",
     "PolicyError",
     "QuoteFormatError",
     "TcbError",
@@ -71,6 +72,9 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "policy_violation": "the quote verified, but the policy does not accept it",
         "policy_invalid": "the policy itself is malformed",
         "event_log_invalid": "the event log is malformed or does not replay to the quote's RTMRs",
+        "event_log_mismatch": "the event log replays to an RTMR value that differs from the quote's",
+        # resource limits
+        "input_too_large": "an input exceeds a documented size limit",
         # fetching collateral
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
         # never expected: a bug, reported closed rather than as a traceback
@@ -153,3 +157,10 @@ class PolicyError(VerificationError):
     ) -> None:
         super().__init__(message, code=code, step=step)
         self.verdict = verdict
+
+
+class EventLogError(VerificationError):
+    """An event log is malformed, too large, or does not replay to the quote's RTMRs."""
+
+    default_code = "event_log_invalid"
+    default_step = "event_log"

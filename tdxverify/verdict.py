@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .eventlog.model import EventLog
 from .quote import EnclaveReport, Quote, Report, TdReport10, TdReport15, report_fields
 
 __all__ = ["CollateralFacts", "PolicyCheck", "PolicyResult", "Verdict", "failure_dict"]
@@ -97,6 +98,8 @@ class Verdict:
     verified_at: datetime
     quote: Quote = field(repr=False, compare=False)
     policy: PolicyResult | None = None
+    event_log: EventLog | None = None
+    """The event log given to verification, replayed to this quote's RTMR0-3 (its events and named values)."""
 
     @property
     def ok(self) -> bool:
@@ -176,6 +179,7 @@ class Verdict:
             "collateral": self.collateral.to_dict(),
             "verified_at": _iso(self.verified_at),
             "policy": self.policy.to_dict() if self.policy else None,
+            "event_log": self.event_log.to_dict() if self.event_log else None,
             "error": None,
         }
 
@@ -207,5 +211,6 @@ def failure_dict(
         "report_data": None,
         "collateral": None,
         "policy": None,
+        "event_log": None,
         "error": error,
     }

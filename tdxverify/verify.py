@@ -45,6 +45,7 @@ from .errors import (
     TcbError,
     VerificationError,
 )
+from .eventlog.attach import EventLogInput, attach_event_log
 from .pki import PckChain, as_utc, check_time_bounds, load_root_ca, verify_pck_chain, verify_raw_signature
 from .policy import Policy
 from .quote import (
@@ -413,11 +414,15 @@ class Verifier:
         return self.root.fingerprint(hashes.SHA256())
 
     def verify(
-        self, quote: QuoteInput, collateral: CollateralInput, now: int | float | datetime | None = None
+        self,
+        quote: QuoteInput,
+        collateral: CollateralInput,
+        now: int | float | datetime | None = None,
+        event_log: EventLogInput | None = None,
     ) -> Verdict:
         """Verify ``quote`` against ``collateral`` at ``now``; see :func:`verify`."""
         try:
-            return self._verify(quote, collateral, resolve_now(now))
+            return self._verify(quote, collateral, resolve_now(now), event_log)
         except VerificationError:
             raise
         except Exception as exc:  # fail closed, never a traceback in place of a verdict
@@ -427,7 +432,9 @@ class Verifier:
                 code="internal_error",
             ) from exc
 
-    def _verify(self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime) -> Verdict:
+    def _verify(
+        self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime, event_log: EventLogInput | None = None
+    ) -> Verdict:
         quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in)
         _step_header(quote)
         auth = self.authenticate(collateral, now)
@@ -443,6 +450,8 @@ class Verifier:
         merged = _step_tcb_status(quote, platform, qe_result, module, auth)
         _step_attributes(quote, self.policy)
         verdict = _make_verdict(quote, pck, auth, merged, now)
+        if event_log is not None:
+            verdict = attach_event_log(verdict, event_log)
         if self.policy is not None:
             verdict = _appraise(verdict, self.policy, now)
         return verdict
@@ -500,6 +509,7 @@ def verify(
     now: int | float | datetime | None = None,
     root_ca: bytes | None = None,
     policy: Policy | None = None,
+    event_log: EventLogInput | None = None,
 ) -> Verdict:
     """Verify a DCAP quote against Intel collateral.
 
@@ -508,7 +518,9 @@ def verify(
     ``now``: unix seconds or an aware datetime (``None``: current time).
     ``root_ca``: DER/PEM of another trust root (tests); default the pinned Intel SGX Root CA.
     ``policy``: appraisal rules; without one every status but ``Revoked`` is accepted and reported.
+    ``event_log``: a TD's event log (:mod:`tdxverify.eventlog`: parsed, bytes, JSON text or a path); it must
+    replay to the quote's RTMR0-3, and the verdict then carries its events and named values.
 
     Returns a :class:`Verdict`; raises :class:`VerificationError` (with a stable ``code``) on any failure.
     """
-    return Verifier(root_ca=root_ca, policy=policy).verify(quote, collateral, now)
+    return Verifier(root_ca=root_ca, policy=policy).verify(quote, collateral, now, event_log)

@@ -38,6 +38,12 @@ class Vector:
     def now(self) -> int | None:
         return self.expected.get("now")
 
+    @property
+    def event_log_path(self) -> Path | None:
+        """The vector's event log: dstack's tcb_info.json, or a CCEL log area (``expected.json`` names it)."""
+        name = self.expected.get("dstack_tcb_info_file") or (self.expected.get("event_log") or {}).get("file")
+        return self.path / name if name else None
+
 
 @cache
 def all_vectors() -> tuple[Vector, ...]:
@@ -54,3 +60,8 @@ def all_vectors() -> tuple[Vector, ...]:
 def verifiable_vectors() -> tuple[Vector, ...]:
     """Vectors that carry collateral and an expected verdict."""
     return tuple(v for v in all_vectors() if v.collateral_path is not None and "verdict" in v.expected)
+
+
+def event_log_vectors() -> tuple[Vector, ...]:
+    """Vectors that carry an event log of the TD that produced the quote."""
+    return tuple(v for v in all_vectors() if v.event_log_path is not None)

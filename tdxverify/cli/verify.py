@@ -10,10 +10,15 @@ from typing import TextIO
 from ..errors import PolicyError, VerificationError
 from ..quote import Quote, decode_quote_file, parse_quote
 from ..verdict import Verdict, failure_dict
+from .appraisal import add_appraisal_flags, event_log_from_args, policy_from_args
 from .common import EXIT_FAILED, EXIT_OK, Parser, parse_time, read_input, read_root, short_time
 
 NAME = "verify"
-USAGE = ("tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json]",)
+USAGE = (
+    "tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json]",
+    "          [--rtmr3 HEX]... [--status S]... [--no-advisories] [--report-data HEX] [--public-key KEY]",
+    "          [--event-log FILE [--event-log-format dstack|ccel]]",
+)
 
 
 def build_parser() -> Parser:
@@ -24,6 +29,7 @@ def build_parser() -> Parser:
     v.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
     v.add_argument("--policy", help="appraisal policy JSON file (see docs/policy.md)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    add_appraisal_flags(v)
     return v
 
 
@@ -62,7 +68,6 @@ def _print_verdict(v: Verdict, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..policy import load_policy
     from ..verify import Verifier
 
     now = parse_time(args.now) if args.now is not None else None
@@ -73,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     quote: Quote | None = None
     try:
         quote = parse_quote(decode_quote_file(quote_bytes))
-        policy = load_policy(policy_text) if policy_text is not None else None
-        verdict = Verifier(root_ca=root, policy=policy).verify(quote, collateral_bytes, now)
+        policy = policy_from_args(args, policy_text)
+        event_log = event_log_from_args(args)
+        verdict = Verifier(root_ca=root, policy=policy).verify(quote, collateral_bytes, now, event_log)
     except VerificationError as err:
         partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
         if args.json:
