@@ -478,6 +478,105 @@ def seeds_load_policy() -> Iterator[tuple[str, bytes]]:
     yield "empty", b"{}"
 
 
+# ----------------------------------------------------------------------------- event logs
+
+EVENT_LOG_CODES = frozenset({"event_log_invalid", "input_too_large", "input_invalid"})
+_EVENT_LOG_MODES = ("auto", "ccel", "dstack", "ccel_table")
+
+
+@cache
+def _dstack_verdict() -> tdxverify.Verdict:
+    d = VECTORS / "tdx-v4-near-mpc-dstack"
+    now = json.loads((d / "expected.json").read_text())["now"]
+    return Verifier().verify((d / "quote.bin").read_bytes(), (d / "collateral.json").read_bytes(), now)
+
+
+def check_eventlog(data: bytes) -> None:
+    """Event logs (first byte: 0 auto-detect, 1 CCEL, 2 dstack, 3 ACPI CCEL table; then the
+    bytes): a parsed log or an event-log code. A parsed log's RTMRs are the replay of its events
+    (each extending RTMR0-3 with a 48-byte digest), the same with the format named explicitly,
+    JSON-serialisable, equal to itself under ``compare_logs``; it checks against its own RTMRs and
+    fails ``event_log_mismatch`` against any other; attached to a genuine verified dstack
+    verdict it is accepted exactly when it replays to that quote's RTMRs."""
+    if not data:
+        return
+    from tdxverify.eventlog import detect_format, parse_ccel_table, parse_event_log, replay
+    from tdxverify.eventlog.attach import attach_event_log
+    from tdxverify.eventlog.compare import compare_logs
+
+    mode, blob = _EVENT_LOG_MODES[data[0] % 4], data[1:]
+    if mode == "ccel_table":
+        try:
+            table = parse_ccel_table(blob)
+        except VerificationError as err:
+            _coded(err, EVENT_LOG_CODES)
+            return
+        if len(blob) < 56 or sum(blob) % 256 or table.log_area_length != int.from_bytes(blob[40:48], "little"):
+            raise InvariantBroken("a CCEL table was accepted that is short, has a bad checksum or misreads its length")
+        return
+    try:
+        log = parse_event_log(blob, None if mode == "auto" else mode)  # type: ignore[arg-type]
+    except VerificationError as err:
+        _coded(err, EVENT_LOG_CODES)
+        return
+    for ev in log.events:
+        if ev.rtmr not in (None, 0, 1, 2, 3) or (ev.rtmr is not None and len(ev.digest) != 48):
+            raise InvariantBroken(f"event {ev.index} extends RTMR {ev.rtmr!r} with a {len(ev.digest)}-byte digest")
+    if log.rtmrs != replay(log.events):
+        raise InvariantBroken("the log's RTMRs are not the replay of its events")
+    if mode == "auto" and parse_event_log(blob, detect_format(blob)) != log:
+        raise InvariantBroken("the detected format parses differently when named explicitly")
+    json.dumps(log.to_dict())
+    if not all(d.equal for d in compare_logs(log, log).rtmrs):
+        raise InvariantBroken("a log differs from itself")
+    log.check(log.rtmrs)
+    other = (bytes(48) if log.rtmrs[3] != bytes(48) else b"\x01" * 48,)
+    try:
+        log.check(log.rtmrs[:3] + other)
+    except VerificationError as err:
+        if err.code != "event_log_mismatch":
+            raise InvariantBroken(f"a replay mismatch gave {err.code!r}") from err
+    else:
+        raise InvariantBroken("a log checked against RTMRs it does not replay to")
+    verdict = _dstack_verdict()
+    quoted = (verdict.rtmr0, verdict.rtmr1, verdict.rtmr2, verdict.rtmr3)
+    try:
+        attached = attach_event_log(verdict, log)
+    except VerificationError as err:
+        _coded(err, frozenset({"event_log_mismatch"}))
+        if log.rtmrs == quoted:
+            raise InvariantBroken("a log that replays to the quote's RTMRs was refused") from err
+        return
+    if log.rtmrs != quoted:
+        raise InvariantBroken("a log that does not replay to the quote's RTMRs was attached")
+    del attached
+
+
+def seeds_eventlog() -> Iterator[tuple[str, bytes]]:
+    import sys
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.eventlog_builders import RawEvent, ccel_log, dstack_json, runtime_digest
+
+    dstack = (VECTORS / "tdx-v4-near-mpc-dstack" / "tcb_info.json").read_bytes()
+    ccel = (VECTORS / "tdx-v4-gcp-cos-ccel" / "ccel_data.bin").read_bytes()
+    ccel = ccel[: len(ccel.rstrip(b"\xff")) + 64]  # the 256 KiB log area is mostly 0xFF padding
+    table = (VECTORS / "tdx-v4-gcp-cos-ccel" / "ccel_table.bin").read_bytes()
+    yield "dstack-vector-auto", b"\x00" + dstack
+    yield "dstack-vector", b"\x02" + dstack
+    yield "ccel-vector-auto", b"\x00" + ccel
+    yield "ccel-vector", b"\x01" + ccel
+    yield "ccel-table-vector", b"\x03" + table
+    events = [
+        RawEvent(3, 0x08000001, runtime_digest(0x08000001, "app-id", b"\x11" * 20), b"\x11" * 20, "app-id"),
+        RawEvent(3, 0x08000001, runtime_digest(0x08000001, "compose-hash", b"\x22" * 32), b"\x22" * 32, "compose-hash"),
+    ]
+    yield "dstack-built", b"\x02" + dstack_json(events).encode()
+    ccel_events = [RawEvent(i, 0x80000001, bytes([i]) * 48, b"data %d" % i) for i in range(1, 5)]
+    yield "ccel-built", b"\x01" + ccel_log(ccel_events)
+
+
 # ----------------------------------------------------------------------------- registry
 
 TARGETS: dict[str, Target] = {
@@ -493,5 +592,6 @@ TARGETS: dict[str, Target] = {
         ),
         Target("verify", check_verify, seeds_verify, 256 * 1024, check_verify.__doc__ or ""),
         Target("load_policy", check_load_policy, seeds_load_policy, 16 * 1024, check_load_policy.__doc__ or ""),
+        Target("eventlog", check_eventlog, seeds_eventlog, 64 * 1024, check_eventlog.__doc__ or ""),
     )
 }

@@ -131,7 +131,7 @@ def test_policy_result_is_in_the_verdict_and_in_the_error() -> None:
     rejected = info.value.verdict
     assert rejected is not None and rejected.policy is not None  # type: ignore[attr-defined]
     assert [c.name for c in rejected.policy.failures] == ["collateral_age"]  # type: ignore[attr-defined]
-    assert f"{age}s old" in info.value.message
+    assert f"{age}s" in info.value.message and f"{age - 1}s" in info.value.message
     assert _verify(raw, col, Policy(max_collateral_age_seconds=age)).policy.ok  # type: ignore[union-attr]
 
 
