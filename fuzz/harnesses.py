@@ -480,7 +480,8 @@ def seeds_load_policy() -> Iterator[tuple[str, bytes]]:
 
 # ----------------------------------------------------------------------------- event logs
 
-EVENT_LOG_CODES = frozenset({"event_log_invalid", "input_too_large", "input_invalid"})
+# event_log_mismatch: a dstack tcb_info document carries RTMRs of its own, cross-checked against the log.
+EVENT_LOG_CODES = frozenset({"event_log_invalid", "event_log_mismatch", "input_too_large", "input_invalid"})
 _EVENT_LOG_MODES = ("auto", "ccel", "dstack", "ccel_table")
 
 
