@@ -24,7 +24,7 @@ from tdxverify.policy import Policy
 from tdxverify.quote import parse_quote
 from tdxverify.tcb import evaluate_tcb, match_tcb_levels, platform_tcb_level, sorted_tcb_levels, tdx_module_status
 from tdxverify.testing import Forge
-from tdxverify.testing.pki import DEFAULT_FMSPC, DEFAULT_PCE_ID
+from tdxverify.testing.pki import DEFAULT_FMSPC, DEFAULT_PCE_ID, PkiSpec, key_usage
 
 from .test_tcb import level, qe_identity, qe_report, sgx_info, svn16, tdx_info, tee
 from .test_tcb import pck as tcb_pck
@@ -262,3 +262,30 @@ def test_off_curve_attestation_key_is_a_quote_signature_failure() -> None:
         _verify(FORGE.quote(attestation_key=b"\x01" * 64), FORGE.collateral())
     assert err.value.code == "quote_signature_invalid"
     assert "attestation key is not a point on P-256" in err.value.message
+
+
+def test_crl_issuer_without_crl_sign_is_refused() -> None:
+    # The Platform CA issues the PCK CRL: without keyUsage cRLSign its CRL must not be trusted.
+    forge = Forge(seed="mutation-killers", pki=PkiSpec(key_usages={"platform_ca": key_usage(key_cert_sign=True)}))
+    with pytest.raises(VerificationError) as err:
+        Verifier(root_ca=forge.root_ca_der).verify(forge.quote(), forge.collateral(), forge.now)
+    assert err.value.code == "crl_invalid"
+    assert "cRLSign" in err.value.message or "CRL" in err.value.message
+
+
+@pytest.mark.parametrize("usage", [{"crl_sign": True}, {"key_cert_sign": True}])
+def test_root_without_cert_or_crl_signing_is_no_root(usage: dict[str, bool]) -> None:
+    forge = Forge(seed="mutation-killers", pki=PkiSpec(key_usages={"root": key_usage(**usage)}))
+    with pytest.raises(VerificationError) as err:
+        load_root_ca(forge.root_ca_der)
+    assert err.value.code == "root_ca_invalid"
+
+
+def test_reused_authenticated_collateral_is_checked_at_the_verification_time() -> None:
+    verifier = Verifier(root_ca=FORGE.root_ca_der)
+    auth = verifier.authenticate(FORGE.collateral(), FORGE.now)
+    assert verifier.verify(FORGE.quote(), auth, FORGE.now).status == "UpToDate"
+    later = FORGE.now + 400 * 24 * 3600
+    with pytest.raises(VerificationError) as err:
+        verifier.verify(FORGE.quote(), auth, later)
+    assert err.value.code in {"collateral_expired", "crl_expired", "certificate_expired"}
