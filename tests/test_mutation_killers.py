@@ -289,3 +289,14 @@ def test_reused_authenticated_collateral_is_checked_at_the_verification_time() -
     with pytest.raises(VerificationError) as err:
         verifier.verify(FORGE.quote(), auth, later)
     assert err.value.code in {"collateral_expired", "crl_expired", "certificate_expired"}
+
+
+@pytest.mark.parametrize("cn", ["Test SGX PCK CA", "Test SGX PCK Platform Processor CA"])
+def test_pck_issued_by_neither_platform_nor_processor_ca_is_refused(cn: str) -> None:
+    # Which PCK CRL applies depends on the issuing CA's kind: a CA whose name says neither (or both)
+    # is refused with the chain's code, not guessed.
+    forge = Forge(seed="mutation-killers", pki=PkiSpec(common_names={"platform_ca": cn}))
+    with pytest.raises(VerificationError) as err:
+        Verifier(root_ca=forge.root_ca_der).verify(forge.quote(), forge.collateral(), forge.now)
+    assert (err.value.code, err.value.step) == ("pck_chain_invalid", "pck_chain")
+    assert "neither a PCK Platform CA nor a PCK Processor CA" in err.value.message
