@@ -262,6 +262,7 @@ def test_off_curve_attestation_key_is_a_quote_signature_failure() -> None:
         _verify(FORGE.quote(attestation_key=b"\x01" * 64), FORGE.collateral())
     assert err.value.code == "quote_signature_invalid"
     assert "attestation key is not a point on P-256" in err.value.message
+    assert err.value.step == "quote_signature"
 
 
 def test_crl_issuer_without_crl_sign_is_refused() -> None:
