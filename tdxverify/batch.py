@@ -221,6 +221,12 @@ def _shippable(src: CollateralInput) -> bytes | Mapping[str, Any]:
     raise _input_invalid(f"collateral must be a path, JSON text, a mapping or a Collateral, not {type(src).__name__}")
 
 
+def _label(src: CollateralInput, index: int) -> str:
+    if isinstance(src, os.PathLike) or (isinstance(src, str) and not src.lstrip().startswith(("{", "["))):
+        return os.fspath(src)
+    return f"collateral #{index}"
+
+
 PlatformKey = tuple[str, str]
 """(TEE type ``"TDX"``/``"SGX"``, FMSPC as 12 upper-case hex digits)."""
 
@@ -248,7 +254,7 @@ class CollateralSet:
         entries: dict[PlatformKey, bytes | Mapping[str, Any]] = {}
         labels: dict[PlatformKey, str] = {}
         for i, (label, src) in enumerate(labelled):
-            name = label if label is not None else (os.fspath(src) if isinstance(src, os.PathLike) else f"#{i}")
+            name = label if label is not None else _label(src, i)
             shipped = _shippable(src)
             try:
                 col = load_collateral(shipped)
@@ -428,6 +434,12 @@ def _run_chunk(ctx: _Context, chunk: Sequence[tuple[int, BatchItem]]) -> list[Ba
     return [worker.run(index, item, wire=True) for index, item in chunk]
 
 
+def _run_light_chunk(ctx: _Context, chunk: Sequence[tuple[int, str, QuoteSource]]) -> list[BatchResult]:
+    """:func:`_run_chunk` for items sent as plain tuples (cheaper to pickle than dataclasses)."""
+    worker = _PROCESS_WORKERS.get(ctx)
+    return [worker.run(index, BatchItem(id=item_id, quote=quote), wire=True) for index, item_id, quote in chunk]
+
+
 # --------------------------------------------------------------------------- the driver
 
 
@@ -545,6 +557,9 @@ def iter_verify(
 
 def _submit(pool: Executor, ctx: _Context, chunk: list[tuple[int, BatchItem]]) -> Future[list[BatchResult]]:
     try:
+        light = [(index, item.id, item.quote) for index, item in chunk if item.quote is not None]
+        if len(light) == len(chunk):
+            return pool.submit(_run_light_chunk, ctx, light)
         return pool.submit(_run_chunk, ctx, chunk)
     except Exception as exc:  # a broken or shut-down executor: these items fail, in their place
         failed: Future[list[BatchResult]] = Future()

@@ -129,7 +129,7 @@ def _dask_executor(stack: ExitStack, scheduler: str, jobs: int | None) -> tuple[
             )
             client = stack.enter_context(Client(cluster))  # type: ignore[no-untyped-call]
         else:
-            client = stack.enter_context(Client(scheduler, timeout="10s"))  # type: ignore[no-untyped-call]
+            client = stack.enter_context(Client(scheduler, timeout="5s"))  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--dask {scheduler!r}: cannot reach the Dask scheduler ({exc})") from None
     threads = sum(client.nthreads().values()) or 1
