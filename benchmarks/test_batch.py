@@ -162,7 +162,7 @@ def test_dask_local_cluster_throughput(
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        executor = client.get_executor()
+        executor = client.get_executor(pure=False)
         verify_many(quotes[:64], executor=executor, jobs=workers, **kw)  # workers import tdxverify first
         results: list[Any] = []
 

@@ -361,7 +361,12 @@ def test_dask_local_cluster() -> None:
         distributed.Client(cluster) as client,
     ):
         results = verify_many(
-            quotes, collateral=collateral, now=FORGE.now, root_ca=ROOT, executor=client.get_executor(), chunk_size=2
+            quotes,
+            collateral=collateral,
+            now=FORGE.now,
+            root_ca=ROOT,
+            executor=client.get_executor(pure=False),
+            chunk_size=2,
         )
         assert [r.to_dict() for r in results] == inline
         assert [r.error.code if r.error else None for r in results] == codes

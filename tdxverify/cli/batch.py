@@ -133,7 +133,7 @@ def _dask_executor(stack: ExitStack, scheduler: str, jobs: int | None) -> tuple[
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--dask {scheduler!r}: cannot reach the Dask scheduler ({exc})") from None
     threads = sum(client.nthreads().values()) or 1
-    return client.get_executor(), threads
+    return client.get_executor(pure=False), threads
 
 
 def _summary(counts: Counter[str], statuses: Counter[str], errors: Counter[str], elapsed: float) -> dict[str, Any]:
