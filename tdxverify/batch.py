@@ -522,22 +522,32 @@ def iter_verify(
     ``now``: one verification time for the whole batch (``None``: when the
     call starts). ``root_ca``, ``policy``: as for :func:`tdxverify.verify`.
 
-    Raises only for arguments that make the whole batch impossible
-    (``root_ca_invalid``, malformed collateral, ``input_invalid``); every
-    per-quote problem is that item's ``error``.
+    Raises, when called (before any work starts), only for arguments that
+    make the whole batch impossible (``root_ca_invalid``, malformed
+    collateral, ``input_invalid``); every per-quote problem is that item's
+    ``error``.
     """
     ctx = _context(collateral, now, root_ca, policy)
     if jobs is not None and jobs < 1:
         raise _input_invalid(f"jobs must be at least 1, not {jobs}")
+    if chunk_size is not None and chunk_size < 1:
+        raise _input_invalid(f"chunk_size must be at least 1, not {chunk_size}")
     if executor is None and jobs == 1:
-        worker = _Worker(ctx)
-        for index, item in enumerate(items):
-            yield worker.run(index, _as_item(index, item))
-        return
+        return _inline(ctx, items)
     workers = jobs or os.cpu_count() or 1
-    size = chunk_size or _auto_chunk(items, workers)
-    if size < 1:
-        raise _input_invalid(f"chunk_size must be at least 1, not {size}")
+    size = chunk_size if chunk_size is not None else _auto_chunk(items, workers)
+    return _stream(ctx, items, executor, workers, size)
+
+
+def _inline(ctx: _Context, items: Iterable[BatchItem | QuoteSource]) -> Iterator[BatchResult]:
+    worker = _Worker(ctx)
+    for index, item in enumerate(items):
+        yield worker.run(index, _as_item(index, item))
+
+
+def _stream(
+    ctx: _Context, items: Iterable[BatchItem | QuoteSource], executor: Executor | None, workers: int, size: int
+) -> Iterator[BatchResult]:
     own = executor is None
     pool: Executor = executor if executor is not None else ProcessPoolExecutor(max_workers=workers)
     pending: deque[tuple[Future[list[BatchResult]], list[tuple[int, BatchItem]]]] = deque()

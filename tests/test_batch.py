@@ -299,11 +299,18 @@ def test_whole_batch_arguments_fail_up_front() -> None:
         ({"collateral": "{}"}, "collateral_format"),
         ({"collateral": FORGE.collateral(), "root_ca": b"not a certificate"}, "root_ca_invalid"),
         ({"collateral": FORGE.collateral(), "jobs": 0}, "input_invalid"),
+        ({"collateral": FORGE.collateral(), "chunk_size": 0}, "input_invalid"),
         ({"collateral": 42}, "input_invalid"),
     ):
         with pytest.raises(tdxverify.VerificationError) as info:
             verify_many(quotes, now=FORGE.now, **{"root_ca": ROOT, **kwargs})
         assert info.value.code == code, kwargs
+
+
+def test_iter_verify_checks_its_arguments_when_called() -> None:
+    with pytest.raises(tdxverify.VerificationError) as info:
+        iter_verify([FORGE.quote()], collateral="{}", now=FORGE.now)  # not iterated yet
+    assert info.value.code == "collateral_format"
 
 
 def test_expired_collateral_fails_every_item_with_its_code() -> None:
