@@ -56,6 +56,7 @@ def test_api_page_is_generated_from_docstrings(site: Path) -> None:
     ):
         assert f'id="tdxverify.{anchor}"' in html, anchor
     assert "Verify a DCAP quote against Intel collateral." in html  # verify()'s docstring
+    assert ":class:" not in html and ":func:" not in html  # Sphinx roles shown as plain code
 
 
 def test_concepts_has_the_chain_of_trust_diagram(site: Path) -> None:
