@@ -57,11 +57,17 @@ def build_parser() -> Parser:
 # --------------------------------------------------------------------------- inputs
 
 
-def _directory_items(root: Path, pattern: str) -> list[BatchItem]:
-    files = sorted(p for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
-    if not files:
+def _directory_names(root: Path, pattern: str) -> list[str]:
+    """The quote files' names, sorted: a stable input order (only the names are held in memory)."""
+    names = sorted(str(p.relative_to(root)) for p in root.glob(pattern) if p.is_file() and not p.name.startswith("."))
+    if not names:
         raise UsageError(f"no quote file in {str(root)!r} matches --glob {pattern!r}")
-    return [BatchItem(id=str(p.relative_to(root)), quote=p) for p in files]
+    return names
+
+
+def _directory_items(root: Path, names: list[str]) -> Iterator[BatchItem]:
+    for name in names:
+        yield BatchItem(id=name, quote=root / name)
 
 
 _JSON_SPACE = " \t\r\n"  # what JSON calls whitespace; a line of only these is skipped
@@ -189,12 +195,12 @@ def run(args: argparse.Namespace) -> int:
     collateral_path = Path(args.collateral)
     with ExitStack() as stack:
         total: int | None
-        items: Iterator[BatchItem] | list[BatchItem]
+        items: Iterator[BatchItem]
         if args.quotes == "-":
             items, total = _jsonl_items(sys.stdin.buffer), None
         elif Path(args.quotes).is_dir():
-            items = _directory_items(Path(args.quotes), args.glob)
-            total = len(items)
+            names = _directory_names(Path(args.quotes), args.glob)
+            items, total = _directory_items(Path(args.quotes), names), len(names)
         else:
             path = Path(args.quotes)
             try:
