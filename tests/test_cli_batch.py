@@ -307,3 +307,22 @@ def test_progress_can_be_forced_off_and_on(forged: dict[str, Path], capsys: pyte
     assert "\r[" in err and "ETA" in err
     _, _, err = run([*args, "--no-progress"], capsys)
     assert "\r" not in err
+
+
+def test_progress_line_rate_and_eta() -> None:
+    import io
+
+    from tdxverify.cli.progress import Progress
+
+    bar = Progress(io.StringIO(), total=200, enabled=False)
+    bar.start = 1000.0
+    for ok in [True] * 49 + [False]:
+        bar.update(ok)
+    line = bar.line(now=1010.0)  # 50 quotes in 10 s
+    assert line.startswith("[######..................] 50/200  25.0%")
+    assert "5 quotes/s" in line and "ETA 0:00:30" in line and "1 failed" in line
+    assert bar.stream.getvalue() == ""  # disabled: nothing drawn
+    stream = Progress(io.StringIO(), total=None, enabled=False)
+    stream.start = 0.0
+    stream.done = 7
+    assert stream.line(now=3600.0) == "7 quotes  0 quotes/s  elapsed 1:00:00"
