@@ -28,8 +28,8 @@ from .progress import Progress
 
 NAME = "batch"
 USAGE = (
-    "tdxverify batch QUOTES COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--jobs N] [--dask SCHEDULER] "
-    "[--glob PATTERN] [-o FILE] [--summary FILE] [--progress | --no-progress]",
+    "tdxverify batch QUOTES COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--jobs N] [--dask SCHEDULER]",
+    "                                  [--glob PATTERN] [-o FILE] [--summary FILE] [--progress | --no-progress]",
 )
 
 
@@ -40,13 +40,13 @@ def build_parser() -> Parser:
     )
     p.add_argument("quotes", help="a directory of quote files, a JSONL file of {id, quote} lines, or '-' (stdin)")
     p.add_argument("collateral", help="one collateral file, or a directory of collateral files (one per FMSPC)")
-    p.add_argument("--now", help="verification time for every quote: unix seconds or ISO-8601 (default: now)")
-    p.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
-    p.add_argument("--policy", help="appraisal policy JSON file (see docs/policy.md)")
-    p.add_argument("--jobs", type=int, help="worker processes (default: every core; 1: in this process)")
+    p.add_argument("--now", metavar="T", help="one verification time for every quote: unix seconds or ISO-8601")
+    p.add_argument("--root-ca", metavar="FILE", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
+    p.add_argument("--policy", metavar="FILE", help="appraisal policy JSON file (see docs/policy.md)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: every core; 1: in this process)")
     p.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster: its scheduler address, or 'local'")
-    p.add_argument("--glob", default="*", help="directory input: which files are quotes (default '*')")
-    p.add_argument("-o", "--output", help="write the JSONL verdicts here instead of standard output")
+    p.add_argument("--glob", default="*", metavar="PATTERN", help="directory input: the quote files (default '*')")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the JSONL verdicts here instead of standard output")
     p.add_argument("--summary", metavar="FILE", help="also write the summary as JSON to FILE")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
