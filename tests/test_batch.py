@@ -224,7 +224,9 @@ def test_collateral_is_authenticated_once_per_worker_process() -> None:
         )
         assert all(r.ok for r in results)
         counts = {pid: n for pid, n in (ex.submit(_authentications).result() for _ in range(16))}
-    assert counts and all(n == 1 for n in counts.values())  # 32 chunks, one authentication per process
+    # 32 chunks over the pool: never more than one authentication in any process (a process
+    # that happened to get no chunk has none)
+    assert counts and all(n <= 1 for n in counts.values()) and sum(counts.values()) >= 1
 
 
 _AUTH_CALLS = [0]
