@@ -52,7 +52,7 @@ CollateralInput = Collateral | AuthenticatedCollateral | str | bytes | os.PathLi
 # caller consumes results, few enough that memory stays bounded.
 _IN_FLIGHT_PER_WORKER = 4
 _MAX_CHUNK = 64
-_STREAM_CHUNK = 16
+_STREAM_CHUNK = 32
 # Distinct batch contexts (root, policy, collateral) a worker process keeps verifiers for.
 _WORKER_CONTEXTS = 4
 

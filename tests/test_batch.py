@@ -291,7 +291,7 @@ def test_streaming_reads_input_lazily() -> None:
         stream = iter_verify(endless(), collateral=FORGE.collateral(), now=FORGE.now, root_ca=ROOT, executor=ex, jobs=2)
         first = [next(stream) for _ in range(5)]
         assert all(r.ok for r in first) and [r.index for r in first] == list(range(5))
-        assert pulled[0] <= 2 * 4 * 16 + 16  # the in-flight window, not the input
+        assert pulled[0] <= 2 * 4 * 32 + 32  # the in-flight window, not the input
         stream.close()
 
 
