@@ -7,6 +7,7 @@
 Every failure raises a :class:`VerificationError` with a stable ``code``.
 """
 
+from .batch import BatchError, BatchItem, BatchResult, CollateralSet, iter_verify, verify_many
 from .binding import KeyHash
 from .collateral import AuthenticatedCollateral, Collateral, load_collateral
 from .errors import (
@@ -32,9 +33,13 @@ __all__ = [
     "DEFAULT_LIMITS",
     "ERROR_CODES",
     "AuthenticatedCollateral",
+    "BatchError",
+    "BatchItem",
+    "BatchResult",
     "CertificateError",
     "Collateral",
     "CollateralError",
+    "CollateralSet",
     "EventLog",
     "EventLogError",
     "KeyHash",
@@ -48,6 +53,7 @@ __all__ = [
     "VerificationError",
     "Verifier",
     "__version__",
+    "iter_verify",
     "load_collateral",
     "load_event_log",
     "load_policy",
@@ -55,4 +61,5 @@ __all__ = [
     "parse_event_log",
     "parse_quote",
     "verify",
+    "verify_many",
 ]
