@@ -60,7 +60,8 @@ from .quote import (
     Quote,
     TdReport10,
     TdReport15,
-    load_quote,
+    decode_pem_chain,
+    load_quote_with,
 )
 from .verdict import CollateralFacts, Verdict
 
@@ -414,6 +415,9 @@ class Verifier:
         self._loaded_cache: _LruCache[bytes, Collateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
         self._key_cache: _LruCache[bytes, ec.EllipticCurvePublicKey] = _LruCache(_PCK_CACHE_SIZE)
+        # Type-5 certification data (the PEM text) -> its DER certificates: a platform sends the same chain
+        # with every quote, so a hit skips the base64 decoding; only chains that decoded are kept.
+        self._chain_cache: _LruCache[bytes, tuple[bytes, ...]] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -451,6 +455,13 @@ class Verifier:
         self._collateral_cache.put(auth.collateral, auth)
         return auth
 
+    def _decode_chain(self, data: bytes, offset: int) -> tuple[bytes, ...]:
+        chain = self._chain_cache.get(data)
+        if chain is None:
+            chain = decode_pem_chain(data, offset)
+            self._chain_cache.put(data, chain)
+        return chain
+
     @property
     def _root_fingerprint(self) -> bytes:
         return self.root.fingerprint(hashes.SHA256())
@@ -477,7 +488,11 @@ class Verifier:
     def _verify(
         self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime, event_log: EventLogInput | None = None
     ) -> Verdict:
-        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in, limits=self.limits)
+        quote = (
+            quote_in
+            if isinstance(quote_in, Quote)
+            else load_quote_with(quote_in, limits=self.limits, decode=self._decode_chain)
+        )
         _step_header(quote)
         auth = self.authenticate(collateral, now)
         _step_collateral_kind(quote, auth)

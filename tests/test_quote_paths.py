@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from tdxverify import Limits, QuoteFormatError
 from tdxverify.limits import DEFAULT_LIMITS
 from tdxverify.quote import (
-    _parse_pem_chain,
     _signature_data_exact,
     _signature_data_fields,
+    decode_pem_chain,
     parse_quote,
 )
 from tdxverify.testing import Forge
@@ -44,10 +44,10 @@ def _outcome(fn: object, *args: object) -> object:
 
 def _agree(buf: bytes, start: int, end: int, version: int, limits: Limits = DEFAULT_LIMITS) -> bool:
     """Assert agreement; True if the one-pass parser answered."""
-    exact = _outcome(_signature_data_exact, buf, start, end, version, limits, _parse_pem_chain)
+    exact = _outcome(_signature_data_exact, buf, start, end, version, limits, decode_pem_chain)
     if exact is None:
         return False
-    assert exact == _outcome(_signature_data_fields, buf, start, end, version, limits, _parse_pem_chain)
+    assert exact == _outcome(_signature_data_fields, buf, start, end, version, limits, decode_pem_chain)
     return True
 
 
@@ -85,4 +85,18 @@ def test_nested_length_off_by_one_falls_back() -> None:
     (size,) = struct.unpack_from("<I", raw, start + 130)
     buf = bytearray(raw)
     struct.pack_into("<I", buf, start + 130, size - 1)
-    assert _outcome(_signature_data_exact, bytes(buf), start, end, version, DEFAULT_LIMITS, _parse_pem_chain) is None
+    assert _outcome(_signature_data_exact, bytes(buf), start, end, version, DEFAULT_LIMITS, decode_pem_chain) is None
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from([b"\r\n", b"\t", b" ", b"\x0b", b"\x0c", b"\n\n"]), min_size=1, max_size=40), st.data())
+def test_pem_with_any_whitespace_decodes_as_with_lf(gaps: list[bytes], data: st.DataObject) -> None:
+    """The LF-only fast decoding and the any-whitespace fallback give the same certificates."""
+    raw = QUOTES[-2]
+    pem = parse_quote(raw).signature_data.qe_report_certification.certification_data.data  # type: ignore[union-attr]
+    lines = pem.split(b"\n")
+    for gap in gaps:
+        i = data.draw(st.integers(min_value=1, max_value=len(lines) - 1))
+        if not lines[i].startswith(b"-----"):
+            lines[i] = gap + lines[i]
+    assert decode_pem_chain(b"\n".join(lines), 0) == decode_pem_chain(pem, 0)

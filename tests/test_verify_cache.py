@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tdxverify import VerificationError, Verifier, load_collateral
+from tdxverify import VerificationError, Verifier, load_collateral, parse_quote
 from tdxverify.testing import Forge, PkiSpec
 
 NOW = datetime.fromtimestamp(Forge.now, timezone.utc)
@@ -51,3 +51,24 @@ def test_cached_quote_checks_still_run() -> None:
         with pytest.raises(VerificationError) as info:
             verifier.verify(forge.quote(corrupt=region), col, forge.now)
         assert info.value.code == code
+
+
+def test_decoded_chain_memo_gives_what_parsing_gives_and_keeps_no_failure() -> None:
+    # The Verifier remembers decoded PEM chains by their bytes; a malformed chain is never remembered,
+    # so it fails the same way on every call, and a good chain after it still verifies.
+    forge = Forge(seed="chain-memo")
+    verifier = Verifier(root_ca=forge.root_ca_der)
+    col = load_collateral(forge.collateral())
+    good = forge.quote()
+    verdict = verifier.verify(good, col, forge.now)
+    assert verdict.quote is not None and verdict.quote == parse_quote(good)
+    pem = parse_quote(good).signature_data.qe_report_certification.certification_data.data  # type: ignore[union-attr]
+    broken = forge.quote(pck_cert_data=pem.replace(b"\n", b"\n!", 1))
+    for _ in range(2):
+        with pytest.raises(VerificationError) as info:
+            verifier.verify(broken, col, forge.now)
+        assert info.value.code == "quote_format"
+        with pytest.raises(VerificationError) as fresh:
+            parse_quote(broken)
+        assert fresh.value.message == info.value.message
+    assert verifier.verify(good, col, forge.now) == verdict
