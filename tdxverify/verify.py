@@ -418,6 +418,7 @@ class Verifier:
         # Type-5 certification data (the PEM text) -> its DER certificates: a platform sends the same chain
         # with every quote, so a hit skips the base64 decoding; only chains that decoded are kept.
         self._chain_cache: _LruCache[bytes, tuple[bytes, ...]] = _LruCache(_PCK_CACHE_SIZE)
+        self._tcb_cache: _LruCache[Hashable, tuple[tcb.TcbResult, CollateralFacts]] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -499,14 +500,22 @@ class Verifier:
         pck = _step_pck_chain(quote, auth, self.root, now, self._pck_cache)
         _step_qe_report_signature(quote, pck)
         _step_qe_report_data(quote)
-        qe_result = _step_qe_identity(quote, auth)
-        _step_quote_signature(quote, self._key_cache)
-        _step_platform_match(pck, auth)
-        platform = _step_platform_tcb(quote, pck, auth)
-        module = _step_tdx_module(quote, auth)
-        merged = _step_tcb_status(quote, platform, qe_result, module, auth)
+        # Steps 6 and 8-11 are a function of the collateral, the PCK leaf, the QE report and four TD report
+        # fields (_tcb_key), never of the time: a key seen before passed them all, so they would pass again.
+        tcb_key = _tcb_key(quote, pck, auth)
+        rated = self._tcb_cache.get(tcb_key)
+        if rated is None:
+            qe_result = _step_qe_identity(quote, auth)
+            _step_quote_signature(quote, self._key_cache)
+            _step_platform_match(pck, auth)
+            platform = _step_platform_tcb(quote, pck, auth)
+            module = _step_tdx_module(quote, auth)
+            rated = (_step_tcb_status(quote, platform, qe_result, module, auth), _collateral_facts(auth))
+            self._tcb_cache.put(tcb_key, rated)
+        else:
+            _step_quote_signature(quote, self._key_cache)
         _step_attributes(quote, self.policy)
-        verdict = _make_verdict(quote, pck, auth, merged, now)
+        verdict = _make_verdict(quote, pck, auth, rated[0], now, rated[1])
         if event_log is not None:
             verdict = attach_event_log(verdict, event_log)
         if self.policy is not None:
@@ -541,14 +550,20 @@ def _content_digest(src: object) -> bytes | None:
     return None
 
 
-def _make_verdict(
-    quote: Quote,
-    pck: PckChain,
-    auth: AuthenticatedCollateral,
-    merged: tcb.TcbResult,
-    now: datetime,
-) -> Verdict:
-    facts = CollateralFacts(
+def _tcb_key(quote: Quote, pck: PckChain, auth: AuthenticatedCollateral) -> Hashable:
+    """Everything steps 6 and 8-11 read: collateral, PCK leaf (its SGX extension), QE report, TD report TCB fields."""
+    qe = _qe_certification(quote)
+    report = quote.report
+    fields: tuple[bytes, ...] = ()
+    if isinstance(report, TdReport10):
+        fields = (report.tee_tcb_svn, report.mr_signer_seam, report.seam_attributes)
+        if isinstance(report, TdReport15):
+            fields += (report.tee_tcb_svn2,)
+    return (auth.collateral.fingerprint, pck.leaf, qe.qe_report.raw, type(report), fields)
+
+
+def _collateral_facts(auth: AuthenticatedCollateral) -> CollateralFacts:
+    return CollateralFacts(
         tcb_info_issue_date=auth.tcb_info.issue_date,
         tcb_info_next_update=auth.tcb_info.next_update,
         qe_identity_issue_date=auth.qe_identity.issue_date,
@@ -556,6 +571,18 @@ def _make_verdict(
         tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
         expires_at=auth.expires_at,
     )
+
+
+def _make_verdict(
+    quote: Quote,
+    pck: PckChain,
+    auth: AuthenticatedCollateral,
+    merged: tcb.TcbResult,
+    now: datetime,
+    facts: CollateralFacts | None = None,
+) -> Verdict:
+    if facts is None:
+        facts = _collateral_facts(auth)
     return Verdict(
         status=merged.status,
         advisory_ids=merged.advisory_ids,

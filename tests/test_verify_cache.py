@@ -72,3 +72,31 @@ def test_decoded_chain_memo_gives_what_parsing_gives_and_keeps_no_failure() -> N
             parse_quote(broken)
         assert fresh.value.message == info.value.message
     assert verifier.verify(good, col, forge.now) == verdict
+
+
+def test_remembered_tcb_rating_still_runs_the_per_quote_checks() -> None:
+    # After a quote is rated, quotes with the same collateral, PCK leaf, QE report and TCB fields reuse
+    # the rating (steps 6, 8-11), but the quote signature (7) and attributes (12) are checked every time,
+    # with the same error a fresh Verifier gives.
+    forge = Forge(seed="tcb-memo")
+    verifier = Verifier(root_ca=forge.root_ca_der)
+    col = load_collateral(forge.collateral())
+    assert verifier.verify(forge.quote(), col, forge.now).status == "UpToDate"
+    for bad, code in (
+        (forge.quote(corrupt="quote_signature"), "quote_signature_invalid"),
+        (forge.quote(td_attributes=bytes.fromhex("0100001000000000")), "debug_td"),
+        (forge.quote(td_attributes=bytes.fromhex("0000001001000000")), "td_attributes_invalid"),
+    ):
+        with pytest.raises(VerificationError) as warm:
+            verifier.verify(bad, col, forge.now)
+        with pytest.raises(VerificationError) as cold:
+            Verifier(root_ca=forge.root_ca_der).verify(bad, col, forge.now)
+        assert (warm.value.code, warm.value.step, warm.value.message) == (
+            cold.value.code,
+            cold.value.step,
+            cold.value.message,
+        )
+        assert warm.value.code == code
+    # A different TCB field is a different key: rated afresh, same verdict as a fresh Verifier.
+    other = forge.quote(tee_tcb_svn=bytes.fromhex("05010300000000000000000000000000"))
+    assert verifier.verify(other, col, forge.now) == Verifier(root_ca=forge.root_ca_der).verify(other, col, forge.now)
