@@ -54,6 +54,7 @@ ECDSA_KEY_SIZE = 64
 TEE_TYPE_SGX = 0x00000000
 TEE_TYPE_TDX = 0x00000081
 ATTESTATION_KEY_ECDSA_P256 = 2
+_TEE_NAMES = {TEE_TYPE_TDX: "TDX", TEE_TYPE_SGX: "SGX"}
 INTEL_QE_VENDOR_ID = bytes.fromhex("939a7233f79c4ca9940a0db3957f0607")
 
 # v5 body descriptor types and the body size each one implies.
@@ -119,7 +120,8 @@ class QuoteHeader:
     @property
     def tee(self) -> str:
         """``"TDX"``, ``"SGX"`` or ``"0x%08X"`` for anything else."""
-        return {TEE_TYPE_TDX: "TDX", TEE_TYPE_SGX: "SGX"}.get(self.tee_type, f"0x{self.tee_type:08X}")
+        name = _TEE_NAMES.get(self.tee_type)
+        return f"0x{self.tee_type:08X}" if name is None else name
 
 
 @dataclass(frozen=True)

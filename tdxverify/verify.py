@@ -418,7 +418,8 @@ class Verifier:
         # Type-5 certification data (the PEM text) -> its DER certificates: a platform sends the same chain
         # with every quote, so a hit skips the base64 decoding; only chains that decoded are kept.
         self._chain_cache: _LruCache[bytes, tuple[bytes, ...]] = _LruCache(_PCK_CACHE_SIZE)
-        self._tcb_cache: _LruCache[Hashable, tuple[tcb.TcbResult, CollateralFacts]] = _LruCache(_PCK_CACHE_SIZE)
+        # Steps 6 and 8-11 passed for this key (see _verify): the verified chain and the verdict fields they gave.
+        self._tcb_cache: _LruCache[Hashable, tuple[PckChain, dict[str, Any]]] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -504,18 +505,19 @@ class Verifier:
         # fields (_tcb_key), never of the time: a key seen before passed them all, so they would pass again.
         tcb_key = _tcb_key(quote, pck, auth)
         rated = self._tcb_cache.get(tcb_key)
-        if rated is None:
+        if rated is None or rated[0] is not pck:
             qe_result = _step_qe_identity(quote, auth)
             _step_quote_signature(quote, self._key_cache)
             _step_platform_match(pck, auth)
             platform = _step_platform_tcb(quote, pck, auth)
             module = _step_tdx_module(quote, auth)
-            rated = (_step_tcb_status(quote, platform, qe_result, module, auth), _collateral_facts(auth))
+            merged = _step_tcb_status(quote, platform, qe_result, module, auth)
+            rated = (pck, _rated_fields(pck, auth, merged))
             self._tcb_cache.put(tcb_key, rated)
         else:
             _step_quote_signature(quote, self._key_cache)
         _step_attributes(quote, self.policy)
-        verdict = _make_verdict(quote, pck, auth, rated[0], now, rated[1])
+        verdict = _make_verdict(quote, rated[1], now)
         if event_log is not None:
             verdict = attach_event_log(verdict, event_log)
         if self.policy is not None:
@@ -551,7 +553,11 @@ def _content_digest(src: object) -> bytes | None:
 
 
 def _tcb_key(quote: Quote, pck: PckChain, auth: AuthenticatedCollateral) -> Hashable:
-    """Everything steps 6 and 8-11 read: collateral, PCK leaf (its SGX extension), QE report, TD report TCB fields."""
+    """Everything steps 6 and 8-11 read: collateral, PCK chain, QE report, the TD report's TCB fields.
+
+    The chain is the verified ``PckChain`` object by identity (the cache holds it, so its id stays its
+    own): its leaf's SGX extension is all those steps read of it.
+    """
     qe = _qe_certification(quote)
     report = quote.report
     fields: tuple[bytes, ...] = ()
@@ -559,11 +565,12 @@ def _tcb_key(quote: Quote, pck: PckChain, auth: AuthenticatedCollateral) -> Hash
         fields = (report.tee_tcb_svn, report.mr_signer_seam, report.seam_attributes)
         if isinstance(report, TdReport15):
             fields += (report.tee_tcb_svn2,)
-    return (auth.collateral.fingerprint, pck.leaf, qe.qe_report.raw, type(report), fields)
+    return (auth.collateral.fingerprint, id(pck), qe.qe_report.raw, type(report), fields)
 
 
-def _collateral_facts(auth: AuthenticatedCollateral) -> CollateralFacts:
-    return CollateralFacts(
+def _rated_fields(pck: PckChain, auth: AuthenticatedCollateral, merged: tcb.TcbResult) -> dict[str, Any]:
+    """The verdict fields that come from the collateral, the PCK chain and the TCB rating, not the quote."""
+    facts = CollateralFacts(
         tcb_info_issue_date=auth.tcb_info.issue_date,
         tcb_info_next_update=auth.tcb_info.next_update,
         qe_identity_issue_date=auth.qe_identity.issue_date,
@@ -571,36 +578,25 @@ def _collateral_facts(auth: AuthenticatedCollateral) -> CollateralFacts:
         tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
         expires_at=auth.expires_at,
     )
+    return {
+        "status": merged.status,
+        "advisory_ids": merged.advisory_ids,
+        "platform_status": merged.platform_status,
+        "qe_status": merged.qe_status,
+        "module_status": merged.module_status,
+        "fmspc": pck.extension.fmspc_hex,
+        "pce_id": pck.extension.pce_id.hex(),
+        "ppid": pck.extension.ppid.hex(),
+        "tcb_date": merged.tcb_date,
+        "tcb_evaluation_data_number": auth.tcb_info.tcb_evaluation_data_number,
+        "collateral_expires_at": auth.expires_at,
+        "collateral": facts,
+    }
 
 
-def _make_verdict(
-    quote: Quote,
-    pck: PckChain,
-    auth: AuthenticatedCollateral,
-    merged: tcb.TcbResult,
-    now: datetime,
-    facts: CollateralFacts | None = None,
-) -> Verdict:
-    if facts is None:
-        facts = _collateral_facts(auth)
+def _make_verdict(quote: Quote, rated: dict[str, Any], now: datetime) -> Verdict:
     return Verdict(
-        status=merged.status,
-        advisory_ids=merged.advisory_ids,
-        platform_status=merged.platform_status,
-        qe_status=merged.qe_status,
-        module_status=merged.module_status,
-        tee_type=quote.tee,
-        quote_version=quote.version,
-        fmspc=pck.extension.fmspc_hex,
-        pce_id=pck.extension.pce_id.hex(),
-        ppid=pck.extension.ppid.hex(),
-        report=quote.report,
-        tcb_date=merged.tcb_date,
-        tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
-        collateral_expires_at=auth.expires_at,
-        collateral=facts,
-        verified_at=now,
-        quote=quote,
+        tee_type=quote.tee, quote_version=quote.version, report=quote.report, verified_at=now, quote=quote, **rated
     )
 
 
