@@ -339,6 +339,9 @@ _ENCLAVE_FIELDS = _names(EnclaveReport)
 _TD10_FIELDS = _names(TdReport10)
 _TD15_FIELDS = _names(TdReport15)
 _QUOTE_FIELDS = _names(Quote)
+_CD_FIELDS = _names(CertificationData)
+_QE_BLOCK_FIELDS = _names(QeReportCertificationData)
+_SIG_FIELDS = _names(QuoteSignatureData)
 
 
 def _parse_header(r: _Reader) -> QuoteHeader:
@@ -541,13 +544,17 @@ def _qe_block_exact(
     if cert_type != CERT_PCK_CHAIN or data_start + size != end or size > limits.certification_data:
         return None
     data = buf[data_start:end]
-    nested = CertificationData(CERT_PCK_CHAIN, data, decode(data, data_start))
+    nested = _build(CertificationData, _CD_FIELDS, (CERT_PCK_CHAIN, data, decode(data, data_start)))
     qe_sig_start = start + ENCLAVE_REPORT_SIZE
-    return QeReportCertificationData(
-        _enclave_report(buf[start:qe_sig_start]),
-        buf[qe_sig_start : qe_sig_start + ECDSA_SIGNATURE_SIZE],
-        buf[auth_start:auth_end],
-        nested,
+    return _build(
+        QeReportCertificationData,
+        _QE_BLOCK_FIELDS,
+        (
+            _enclave_report(buf[start:qe_sig_start]),
+            buf[qe_sig_start : qe_sig_start + ECDSA_SIGNATURE_SIZE],
+            buf[auth_start:auth_end],
+            nested,
+        ),
     )
 
 
@@ -571,10 +578,9 @@ def _signature_data_exact(
         qe = _qe_block_exact(buf, inner, end, limits, decode)
         if qe is None:
             return None
-        outer = CertificationData(CERT_QE_REPORT, buf[inner:end])
-    return QuoteSignatureData(
-        buf[start : start + ECDSA_SIGNATURE_SIZE], buf[start + ECDSA_SIGNATURE_SIZE : block], outer, qe
-    )
+        outer = _build(CertificationData, _CD_FIELDS, (CERT_QE_REPORT, buf[inner:end], None))
+    sig, key = buf[start : start + ECDSA_SIGNATURE_SIZE], buf[start + ECDSA_SIGNATURE_SIZE : block]
+    return _build(QuoteSignatureData, _SIG_FIELDS, (sig, key, outer, qe))
 
 
 def _parse_signature_data(
