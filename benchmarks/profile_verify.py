@@ -34,6 +34,8 @@ def main(argv: list[str]) -> int:
 
     def first() -> object:
         verifier._pck_cache.clear()
+        verifier._chain_cache.clear()  # a new platform's PEM text has not been seen either
+        verifier._tcb_cache.clear()
         return verifier.verify(raw, auth, now)
 
     paths: dict[str, Callable[[], object]] = {

@@ -175,6 +175,12 @@ _Entries = dict[bytes, tuple[int, bytes]]
 {OID, value}. DER makes an OID's encoding unique, so equal bytes are equal OIDs."""
 
 
+# "<where> entry <n>" for the entries a genuine extension has, named once instead of on every decode.
+_ENTRY_NAMES: Mapping[tuple[str, int], str] = MappingProxyType(
+    {(where, i): f"{where} entry {i + 1}" for where in ("extension", "TCB", "Configuration") for i in range(24)}
+)
+
+
 def _index(buf: bytes, where: str) -> _Entries:
     tag, start, end = _tlv(buf, 0, len(buf), where)
     if tag != _SEQUENCE:
@@ -183,7 +189,7 @@ def _index(buf: bytes, where: str) -> _Entries:
         raise _bad(f"{where} has {len(buf) - end} bytes after its sequence")
     out: _Entries = {}
     for i, (etag, _, es, ee) in enumerate(_sequence_items(buf, start, end, where)):
-        at = f"{where} entry {i + 1}"
+        at = _ENTRY_NAMES.get((where, i)) or f"{where} entry {i + 1}"
         if etag != _SEQUENCE:
             raise _bad(f"{at} is not a SEQUENCE")
         parts = _sequence_items(buf, es, ee, at)
@@ -255,6 +261,9 @@ def _boolean(entries: _Entries, oid: str, name: str) -> bool | None:
     return value == b"\xff"
 
 
+_COMPONENT_NAMES = tuple((f"{_P}.2.{i}", f"SGX TCB component {i}") for i in range(1, 17))
+
+
 def parse_pck_extension(der: bytes) -> PckExtension:
     """Decode the DER value of the SGX extension."""
     top = _index(bytes(der), "extension")
@@ -262,7 +271,7 @@ def parse_pck_extension(der: bytes) -> PckExtension:
     tcb_der = _value(top, f"{_P}.2", _SEQUENCE, "TCB")
     assert tcb_der is not None
     tcb = _index(tcb_der, "TCB")
-    comps = tuple(_svn(tcb, f"{_P}.2.{i}", f"SGX TCB component {i}") for i in range(1, 17))
+    comps = tuple(_svn(tcb, oid, name) for oid, name in _COMPONENT_NAMES)
     for c in comps:
         if c > 0xFF:
             raise _bad(f"SGX TCB component SVN {c} exceeds 255")

@@ -615,6 +615,10 @@ def load_crl(
 # --------------------------------------------------------------------------- signatures
 
 
+# Stateless (the algorithm and its hash): one instance serves every verification.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
 def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, signature: bytes) -> bool:
     """Whether ``signature`` (raw ``r || s``, 32 bytes each) is a valid
     ECDSA-P256/SHA-256 signature of ``data`` by ``public_key``. Never raises."""
@@ -627,7 +631,7 @@ def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, sig
     if r == 0 or s == 0:
         return False
     try:
-        public_key.verify(utils.encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+        public_key.verify(utils.encode_dss_signature(r, s), bytes(data), _ECDSA_SHA256)
     except (InvalidSignature, ValueError):
         return False
     return True

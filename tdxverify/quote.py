@@ -12,10 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import os
 import re
 import struct
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 from .errors import QuoteFormatError
 from .limits import DEFAULT_LIMITS, Limits, check_size
@@ -50,6 +54,7 @@ ECDSA_KEY_SIZE = 64
 TEE_TYPE_SGX = 0x00000000
 TEE_TYPE_TDX = 0x00000081
 ATTESTATION_KEY_ECDSA_P256 = 2
+_TEE_NAMES = {TEE_TYPE_TDX: "TDX", TEE_TYPE_SGX: "SGX"}
 INTEL_QE_VENDOR_ID = bytes.fromhex("939a7233f79c4ca9940a0db3957f0607")
 
 # v5 body descriptor types and the body size each one implies.
@@ -115,7 +120,8 @@ class QuoteHeader:
     @property
     def tee(self) -> str:
         """``"TDX"``, ``"SGX"`` or ``"0x%08X"`` for anything else."""
-        return {TEE_TYPE_TDX: "TDX", TEE_TYPE_SGX: "SGX"}.get(self.tee_type, f"0x{self.tee_type:08X}")
+        name = _TEE_NAMES.get(self.tee_type)
+        return f"0x{self.tee_type:08X}" if name is None else name
 
 
 @dataclass(frozen=True)
@@ -270,6 +276,26 @@ class Quote:
         return out
 
 
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], names: tuple[str, ...], values: tuple[object, ...]) -> _T:
+    """An instance of the frozen dataclass ``cls`` with every field given, in ``names`` order.
+
+    The parser's hot path: a frozen dataclass's generated ``__init__`` sets each
+    field through ``object.__setattr__`` (around the frozen guard), which was
+    half the cost of the fixed-layout fields. None of these classes has a
+    ``__post_init__``, so the instance is the one ``cls(*values)`` makes.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(zip(names, values, strict=True))
+    return obj
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def report_fields(report: Report) -> dict[str, str]:
     """The measurement fields of a report as lowercase hex, by expected.json names."""
     if isinstance(report, EnclaveReport):
@@ -308,12 +334,19 @@ def report_fields(report: Report) -> dict[str, str]:
 
 
 _HEADER = struct.Struct("<HHIHH16s20s")
+_HEADER_FIELDS = _names(QuoteHeader)
+_ENCLAVE_FIELDS = _names(EnclaveReport)
+_TD10_FIELDS = _names(TdReport10)
+_TD15_FIELDS = _names(TdReport15)
+_QUOTE_FIELDS = _names(Quote)
+_CD_FIELDS = _names(CertificationData)
+_QE_BLOCK_FIELDS = _names(QeReportCertificationData)
+_SIG_FIELDS = _names(QuoteSignatureData)
 
 
 def _parse_header(r: _Reader) -> QuoteHeader:
     if r.remaining >= HEADER_SIZE:  # one unpack; the field-by-field path below names a truncated field
-        fields = _HEADER.unpack(r.take(HEADER_SIZE, "header"))
-        return QuoteHeader(*fields)
+        return _build(QuoteHeader, _HEADER_FIELDS, _HEADER.unpack(r.take(HEADER_SIZE, "header")))
     version = r.u16("header.version")
     ak_type = r.u16("header.attestation_key_type")
     tee_type = r.u32("header.tee_type")
@@ -325,53 +358,65 @@ def _parse_header(r: _Reader) -> QuoteHeader:
 
 
 def _parse_enclave_report(r: _Reader, field: str) -> EnclaveReport:
-    raw = r.take(ENCLAVE_REPORT_SIZE, field)
-    (misc_select,) = struct.unpack_from("<I", raw, 16)
-    isv_prod_id, isv_svn = struct.unpack_from("<HH", raw, 256)
-    return EnclaveReport(
-        raw=raw,
-        cpu_svn=raw[0:16],
-        misc_select=misc_select,
-        attributes=raw[48:64],
-        mr_enclave=raw[64:96],
-        mr_signer=raw[128:160],
-        isv_prod_id=isv_prod_id,
-        isv_svn=isv_svn,
-        report_data=raw[320:384],
+    return _enclave_report(r.take(ENCLAVE_REPORT_SIZE, field))
+
+
+_ENCLAVE_INTS = struct.Struct("<I")
+_ENCLAVE_IDS = struct.Struct("<HH")
+
+
+def _enclave_report(raw: bytes) -> EnclaveReport:
+    """The 384-byte enclave report in ``raw``."""
+    (misc_select,) = _ENCLAVE_INTS.unpack_from(raw, 16)
+    isv_prod_id, isv_svn = _ENCLAVE_IDS.unpack_from(raw, 256)
+    return _build(
+        EnclaveReport,
+        _ENCLAVE_FIELDS,
+        (raw, raw[0:16], misc_select, raw[48:64], raw[64:96], raw[128:160], isv_prod_id, isv_svn, raw[320:384]),
     )
 
 
 def _parse_td_report(r: _Reader, size: int) -> TdReport10:
-    raw = r.take(size, "td_report")
-    common = dict(
-        raw=raw,
-        tee_tcb_svn=raw[0:16],
-        mr_seam=raw[16:64],
-        mr_signer_seam=raw[64:112],
-        seam_attributes=raw[112:120],
-        td_attributes=raw[120:128],
-        xfam=raw[128:136],
-        mr_td=raw[136:184],
-        mr_config_id=raw[184:232],
-        mr_owner=raw[232:280],
-        mr_owner_config=raw[280:328],
-        rtmr0=raw[328:376],
-        rtmr1=raw[376:424],
-        rtmr2=raw[424:472],
-        rtmr3=raw[472:520],
-        report_data=raw[520:584],
+    return _td_report(r.take(size, "td_report"))
+
+
+def _td_report(raw: bytes) -> TdReport10:
+    """The TD report in ``raw`` (584 or 648 bytes); fields by position (this runs on every quote)."""
+    fields = (
+        raw,
+        raw[0:16],
+        raw[16:64],
+        raw[64:112],
+        raw[112:120],
+        raw[120:128],
+        raw[128:136],
+        raw[136:184],
+        raw[184:232],
+        raw[232:280],
+        raw[280:328],
+        raw[328:376],
+        raw[376:424],
+        raw[424:472],
+        raw[472:520],
+        raw[520:584],
     )
-    if size == TD_REPORT15_SIZE:
-        return TdReport15(**common, tee_tcb_svn2=raw[584:600], mr_service_td=raw[600:648])
-    return TdReport10(**common)
+    if len(raw) == TD_REPORT15_SIZE:
+        return _build(TdReport15, _TD15_FIELDS, (*fields, raw[584:600], raw[600:648]))
+    return _build(TdReport10, _TD10_FIELDS, fields)
 
 
 _PEM_GAP = b" \t\n\r\x0b\x0c"
+# base64.b64decode(validate=True) is exactly this from 3.11 on; calling it directly saves the wrapper.
+_b64_strict: Callable[[bytes], bytes] = (
+    functools.partial(binascii.a2b_base64, strict_mode=True)
+    if sys.version_info >= (3, 11)
+    else functools.partial(base64.b64decode, validate=True)
+)
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 _PEM_END = b"-----END CERTIFICATE-----"
 
 
-def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
+def decode_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
     """The DER certificates of a type-5 PEM chain: CERTIFICATE blocks and whitespace only.
 
     Each marker is found by one forward ``bytes.find``, and a BEGIN without its
@@ -404,12 +449,20 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
             raise QuoteFormatError(
                 f"PCK certificate chain at offset {offset} has more than {_MAX_PEM_CERTS} certificates"
             )
+        body = text[body_start:end]
         try:
-            der = base64.b64decode(text[body_start:end].translate(None, _PEM_GAP), validate=True)
+            # Intel's lines end in LF only: removing LFs is cheaper than deleting every kind of
+            # whitespace, and strict decoding of what is left succeeds only if no other kind was there.
+            der = _b64_strict(body.replace(b"\n", b""))
         except (binascii.Error, ValueError):
-            raise QuoteFormatError(
-                f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"
-            ) from None
+            der = None
+        if der is None:
+            try:
+                der = _b64_strict(body.translate(None, _PEM_GAP))
+            except (binascii.Error, ValueError):
+                raise QuoteFormatError(
+                    f"PCK certificate {len(certs) + 1} at offset {offset} is not valid base64 PEM"
+                ) from None
         if not der:
             raise QuoteFormatError(f"PCK certificate {len(certs) + 1} at offset {offset} is empty")
         certs.append(der)
@@ -419,7 +472,11 @@ def _parse_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
     return tuple(certs)
 
 
-def _parse_certification_data(r: _Reader, field: str, limits: Limits) -> CertificationData:
+ChainDecoder = Callable[[bytes, int], tuple[bytes, ...]]
+"""Decodes type-5 certification data (at the given quote offset) to its DER certificates, or raises."""
+
+
+def _parse_certification_data(r: _Reader, field: str, limits: Limits, decode: ChainDecoder) -> CertificationData:
     start = r.pos
     cert_type = r.u16(f"{field}.type")
     size = r.u32(f"{field}.size")
@@ -439,16 +496,16 @@ def _parse_certification_data(r: _Reader, field: str, limits: Limits) -> Certifi
         step="parse",
         error=QuoteFormatError,
     )
-    chain = _parse_pem_chain(data, data_offset) if cert_type == CERT_PCK_CHAIN else None
+    chain = decode(data, data_offset) if cert_type == CERT_PCK_CHAIN else None
     return CertificationData(cert_type, data, chain)
 
 
-def _parse_qe_report_block(r: _Reader, field: str, limits: Limits) -> QeReportCertificationData:
+def _parse_qe_report_block(r: _Reader, field: str, limits: Limits, decode: ChainDecoder) -> QeReportCertificationData:
     qe_report = _parse_enclave_report(r, f"{field}.qe_report")
     qe_sig = r.take(ECDSA_SIGNATURE_SIZE, f"{field}.qe_report_signature")
     auth_len = r.u16(f"{field}.qe_auth_data.size")
     auth = r.take(auth_len, f"{field}.qe_auth_data")
-    nested = _parse_certification_data(r, f"{field}.certification_data", limits)
+    nested = _parse_certification_data(r, f"{field}.certification_data", limits, decode)
     return QeReportCertificationData(qe_report, qe_sig, auth, nested)
 
 
@@ -459,20 +516,97 @@ def _expect_consumed(r: _Reader, field: str) -> None:
         )
 
 
-def _parse_signature_data(buf: bytes, start: int, end: int, version: int, limits: Limits) -> QuoteSignatureData:
+_U16 = struct.Struct("<H")
+_CERT_HEAD = struct.Struct("<HI")  # certification data type and size
+_QE_BLOCK_FIXED = ENCLAVE_REPORT_SIZE + ECDSA_SIGNATURE_SIZE + 2  # QE report, its signature, auth data size
+
+
+def _qe_block_exact(
+    buf: bytes, start: int, end: int, limits: Limits, decode: ChainDecoder
+) -> QeReportCertificationData | None:
+    """The QE report block at ``buf[start:end]`` if it has the genuine shape, else None.
+
+    The genuine shape: every length in bounds and under the limits, a PCK chain
+    (type 5) as the nested certification data, and nothing left over. Then
+    every check :func:`_parse_qe_report_block` makes passes except, possibly,
+    the chain's decoding, which is the next one it would make and raises the
+    same error here. Anything else returns None, and the caller parses field
+    by field, which names what is wrong.
+    """
+    auth_start = start + _QE_BLOCK_FIXED
+    if auth_start > end:
+        return None
+    auth_end = auth_start + _U16.unpack_from(buf, auth_start - 2)[0]
+    data_start = auth_end + 6
+    if data_start > end:
+        return None
+    cert_type, size = _CERT_HEAD.unpack_from(buf, auth_end)
+    if cert_type != CERT_PCK_CHAIN or data_start + size != end or size > limits.certification_data:
+        return None
+    data = buf[data_start:end]
+    nested = _build(CertificationData, _CD_FIELDS, (CERT_PCK_CHAIN, data, decode(data, data_start)))
+    qe_sig_start = start + ENCLAVE_REPORT_SIZE
+    return _build(
+        QeReportCertificationData,
+        _QE_BLOCK_FIELDS,
+        (
+            _enclave_report(buf[start:qe_sig_start]),
+            buf[qe_sig_start : qe_sig_start + ECDSA_SIGNATURE_SIZE],
+            buf[auth_start:auth_end],
+            nested,
+        ),
+    )
+
+
+def _signature_data_exact(
+    buf: bytes, start: int, end: int, version: int, limits: Limits, decode: ChainDecoder
+) -> QuoteSignatureData | None:
+    """Signature data of the genuine shape in one pass (see :func:`_qe_block_exact`), else None."""
+    block = start + ECDSA_SIGNATURE_SIZE + ECDSA_KEY_SIZE
+    if version == 3:
+        qe = _qe_block_exact(buf, block, end, limits, decode)
+        if qe is None:
+            return None
+        outer = qe.certification_data
+    else:
+        inner = block + 6
+        if inner > end:
+            return None
+        cert_type, size = _CERT_HEAD.unpack_from(buf, block)
+        if cert_type != CERT_QE_REPORT or inner + size != end or size > limits.certification_data:
+            return None
+        qe = _qe_block_exact(buf, inner, end, limits, decode)
+        if qe is None:
+            return None
+        outer = _build(CertificationData, _CD_FIELDS, (CERT_QE_REPORT, buf[inner:end], None))
+    sig, key = buf[start : start + ECDSA_SIGNATURE_SIZE], buf[start + ECDSA_SIGNATURE_SIZE : block]
+    return _build(QuoteSignatureData, _SIG_FIELDS, (sig, key, outer, qe))
+
+
+def _parse_signature_data(
+    buf: bytes, start: int, end: int, version: int, limits: Limits, decode: ChainDecoder = decode_pem_chain
+) -> QuoteSignatureData:
+    exact = _signature_data_exact(buf, start, end, version, limits, decode)
+    return exact if exact is not None else _signature_data_fields(buf, start, end, version, limits, decode)
+
+
+def _signature_data_fields(
+    buf: bytes, start: int, end: int, version: int, limits: Limits, decode: ChainDecoder
+) -> QuoteSignatureData:
+    """Signature data read field by field: any shape, and each error names its field and offset."""
     r = _Reader(buf, start, end)
     sig = r.take(ECDSA_SIGNATURE_SIZE, "signature_data.signature")
     key = r.take(ECDSA_KEY_SIZE, "signature_data.attestation_key")
     if version == 3:
-        qe = _parse_qe_report_block(r, "signature_data", limits)
+        qe = _parse_qe_report_block(r, "signature_data", limits, decode)
         outer = qe.certification_data
     else:
-        outer = _parse_certification_data(r, "signature_data.certification_data", limits)
+        outer = _parse_certification_data(r, "signature_data.certification_data", limits, decode)
         qe = None
         if outer.cert_type == CERT_QE_REPORT:
             inner_start = r.pos - len(outer.data)
             ir = _Reader(buf, inner_start, r.pos)
-            qe = _parse_qe_report_block(ir, "qe_report_certification_data", limits)
+            qe = _parse_qe_report_block(ir, "qe_report_certification_data", limits, decode)
             _expect_consumed(ir, "qe_report_certification_data")
     _expect_consumed(r, "signature_data")
     return QuoteSignatureData(sig, key, outer, qe)
@@ -486,12 +620,22 @@ def parse_quote(raw: bytes, *, limits: Limits | None = None) -> Quote:
     ``input_too_large`` past ``limits``, default :data:`~tdxverify.limits.DEFAULT_LIMITS`).
     Bytes after the declared signature data are kept as ``trailing_data``.
     """
+    return _parse(raw, limits, decode_pem_chain)
+
+
+def parse_quote_with(raw: bytes, *, limits: Limits | None = None, decode: ChainDecoder = decode_pem_chain) -> Quote:
+    """:func:`parse_quote` with the PCK chain decoded by ``decode`` (a :class:`~tdxverify.Verifier`'s memo)."""
+    return _parse(raw, limits, decode)
+
+
+def _parse(raw: bytes, limits: Limits | None, decode: ChainDecoder) -> Quote:
     if isinstance(raw, (bytearray, memoryview)):
         raw = bytes(raw)
     if not isinstance(raw, bytes):
         raise QuoteFormatError(f"a quote must be bytes, not {type(raw).__name__}")
     limits = DEFAULT_LIMITS if limits is None else limits
-    check_size(len(raw), limits.quote, "the quote", name="quote", step="parse", error=QuoteFormatError)
+    if len(raw) > limits.quote:
+        check_size(len(raw), limits.quote, "the quote", name="quote", step="parse", error=QuoteFormatError)
     r = _Reader(raw)
     header = _parse_header(r)
     descriptor: BodyDescriptor | None = None
@@ -548,14 +692,11 @@ def parse_quote(raw: bytes, *, limits: Limits | None = None) -> Quote:
             f"signature_data.size at offset {sig_start - 4} is {sig_len} but only {r.remaining} "
             "bytes follow: the quote is truncated"
         )
-    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version, limits)
-    return Quote(
-        header=header,
-        body_descriptor=descriptor,
-        report=report,
-        signature_data=sig_data,
-        signed_region=raw[:signed_end],
-        trailing_data=raw[sig_start + sig_len :],
+    sig_data = _parse_signature_data(raw, sig_start, sig_start + sig_len, header.version, limits, decode)
+    return _build(
+        Quote,
+        _QUOTE_FIELDS,
+        (header, descriptor, report, sig_data, raw[:signed_end], raw[sig_start + sig_len :]),
     )
 
 
@@ -701,10 +842,20 @@ def load_quote(src: bytes | bytearray | str | os.PathLike[str], *, limits: Limit
     Files may hold the raw quote, or hex / base64 text. Text and files may be
     up to 4x ``limits.quote`` (``input_too_large`` beyond).
     """
+    return load_quote_with(src, limits=limits)
+
+
+def load_quote_with(
+    src: bytes | bytearray | str | os.PathLike[str],
+    *,
+    limits: Limits | None = None,
+    decode: ChainDecoder = decode_pem_chain,
+) -> Quote:
+    """:func:`load_quote` with the PCK chain decoded by ``decode`` (see :func:`parse_quote_with`)."""
     limits = DEFAULT_LIMITS if limits is None else limits
     text_limit = _TEXT_FACTOR * limits.quote
     if isinstance(src, (bytes, bytearray, memoryview)):
-        return parse_quote(bytes(src), limits=limits)
+        return parse_quote_with(bytes(src), limits=limits, decode=decode)
     if isinstance(src, os.PathLike):
         try:
             with open(src, "rb") as fh:
@@ -718,10 +869,10 @@ def load_quote(src: bytes | bytearray | str | os.PathLike[str], *, limits: Limit
         check_size(
             len(data), text_limit, "the quote file", name="quote", step="load", error=QuoteFormatError, truncated=True
         )
-        return parse_quote(decode_quote_file(data), limits=limits)
+        return parse_quote_with(decode_quote_file(data), limits=limits, decode=decode)
     if isinstance(src, str):
         check_size(len(src), text_limit, "the quote text", name="quote", step="load", error=QuoteFormatError)
-        return parse_quote(_decode_text(src), limits=limits)
+        return parse_quote_with(_decode_text(src), limits=limits, decode=decode)
     raise QuoteFormatError(
         f"cannot load a quote from {type(src).__name__}: pass bytes, a hex/base64 string or a path",
         code="input_invalid",

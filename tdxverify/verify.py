@@ -60,7 +60,8 @@ from .quote import (
     Quote,
     TdReport10,
     TdReport15,
-    load_quote,
+    decode_pem_chain,
+    load_quote_with,
 )
 from .verdict import CollateralFacts, Verdict
 
@@ -414,6 +415,11 @@ class Verifier:
         self._loaded_cache: _LruCache[bytes, Collateral] = _LruCache(_CACHE_SIZE)
         self._pck_cache: _LruCache[tuple[bytes, tuple[bytes, ...]], PckChain] = _LruCache(_PCK_CACHE_SIZE)
         self._key_cache: _LruCache[bytes, ec.EllipticCurvePublicKey] = _LruCache(_PCK_CACHE_SIZE)
+        # Type-5 certification data (the PEM text) -> its DER certificates: a platform sends the same chain
+        # with every quote, so a hit skips the base64 decoding; only chains that decoded are kept.
+        self._chain_cache: _LruCache[bytes, tuple[bytes, ...]] = _LruCache(_PCK_CACHE_SIZE)
+        # Steps 6 and 8-11 passed for this key (see _verify): the verified chain and the verdict fields they gave.
+        self._tcb_cache: _LruCache[Hashable, tuple[PckChain, dict[str, Any]]] = _LruCache(_PCK_CACHE_SIZE)
 
     def authenticate(
         self, collateral: CollateralInput, now: int | float | datetime | None = None
@@ -451,6 +457,13 @@ class Verifier:
         self._collateral_cache.put(auth.collateral, auth)
         return auth
 
+    def _decode_chain(self, data: bytes, offset: int) -> tuple[bytes, ...]:
+        chain = self._chain_cache.get(data)
+        if chain is None:
+            chain = decode_pem_chain(data, offset)
+            self._chain_cache.put(data, chain)
+        return chain
+
     @property
     def _root_fingerprint(self) -> bytes:
         return self.root.fingerprint(hashes.SHA256())
@@ -477,21 +490,34 @@ class Verifier:
     def _verify(
         self, quote_in: QuoteInput, collateral: CollateralInput, now: datetime, event_log: EventLogInput | None = None
     ) -> Verdict:
-        quote = quote_in if isinstance(quote_in, Quote) else load_quote(quote_in, limits=self.limits)
+        quote = (
+            quote_in
+            if isinstance(quote_in, Quote)
+            else load_quote_with(quote_in, limits=self.limits, decode=self._decode_chain)
+        )
         _step_header(quote)
         auth = self.authenticate(collateral, now)
         _step_collateral_kind(quote, auth)
         pck = _step_pck_chain(quote, auth, self.root, now, self._pck_cache)
         _step_qe_report_signature(quote, pck)
         _step_qe_report_data(quote)
-        qe_result = _step_qe_identity(quote, auth)
-        _step_quote_signature(quote, self._key_cache)
-        _step_platform_match(pck, auth)
-        platform = _step_platform_tcb(quote, pck, auth)
-        module = _step_tdx_module(quote, auth)
-        merged = _step_tcb_status(quote, platform, qe_result, module, auth)
+        # Steps 6 and 8-11 are a function of the collateral, the PCK leaf, the QE report and four TD report
+        # fields (_tcb_key), never of the time: a key seen before passed them all, so they would pass again.
+        tcb_key = _tcb_key(quote, pck, auth)
+        rated = self._tcb_cache.get(tcb_key)
+        if rated is None or rated[0] is not pck:
+            qe_result = _step_qe_identity(quote, auth)
+            _step_quote_signature(quote, self._key_cache)
+            _step_platform_match(pck, auth)
+            platform = _step_platform_tcb(quote, pck, auth)
+            module = _step_tdx_module(quote, auth)
+            merged = _step_tcb_status(quote, platform, qe_result, module, auth)
+            rated = (pck, _rated_fields(pck, auth, merged))
+            self._tcb_cache.put(tcb_key, rated)
+        else:
+            _step_quote_signature(quote, self._key_cache)
         _step_attributes(quote, self.policy)
-        verdict = _make_verdict(quote, pck, auth, merged, now)
+        verdict = _make_verdict(quote, rated[1], now)
         if event_log is not None:
             verdict = attach_event_log(verdict, event_log)
         if self.policy is not None:
@@ -526,13 +552,24 @@ def _content_digest(src: object) -> bytes | None:
     return None
 
 
-def _make_verdict(
-    quote: Quote,
-    pck: PckChain,
-    auth: AuthenticatedCollateral,
-    merged: tcb.TcbResult,
-    now: datetime,
-) -> Verdict:
+def _tcb_key(quote: Quote, pck: PckChain, auth: AuthenticatedCollateral) -> Hashable:
+    """Everything steps 6 and 8-11 read: collateral, PCK chain, QE report, the TD report's TCB fields.
+
+    The chain is the verified ``PckChain`` object by identity (the cache holds it, so its id stays its
+    own): its leaf's SGX extension is all those steps read of it.
+    """
+    qe = _qe_certification(quote)
+    report = quote.report
+    fields: tuple[bytes, ...] = ()
+    if isinstance(report, TdReport10):
+        fields = (report.tee_tcb_svn, report.mr_signer_seam, report.seam_attributes)
+        if isinstance(report, TdReport15):
+            fields += (report.tee_tcb_svn2,)
+    return (auth.collateral.fingerprint, id(pck), qe.qe_report.raw, type(report), fields)
+
+
+def _rated_fields(pck: PckChain, auth: AuthenticatedCollateral, merged: tcb.TcbResult) -> dict[str, Any]:
+    """The verdict fields that come from the collateral, the PCK chain and the TCB rating, not the quote."""
     facts = CollateralFacts(
         tcb_info_issue_date=auth.tcb_info.issue_date,
         tcb_info_next_update=auth.tcb_info.next_update,
@@ -541,24 +578,25 @@ def _make_verdict(
         tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
         expires_at=auth.expires_at,
     )
+    return {
+        "status": merged.status,
+        "advisory_ids": merged.advisory_ids,
+        "platform_status": merged.platform_status,
+        "qe_status": merged.qe_status,
+        "module_status": merged.module_status,
+        "fmspc": pck.extension.fmspc_hex,
+        "pce_id": pck.extension.pce_id.hex(),
+        "ppid": pck.extension.ppid.hex(),
+        "tcb_date": merged.tcb_date,
+        "tcb_evaluation_data_number": auth.tcb_info.tcb_evaluation_data_number,
+        "collateral_expires_at": auth.expires_at,
+        "collateral": facts,
+    }
+
+
+def _make_verdict(quote: Quote, rated: dict[str, Any], now: datetime) -> Verdict:
     return Verdict(
-        status=merged.status,
-        advisory_ids=merged.advisory_ids,
-        platform_status=merged.platform_status,
-        qe_status=merged.qe_status,
-        module_status=merged.module_status,
-        tee_type=quote.tee,
-        quote_version=quote.version,
-        fmspc=pck.extension.fmspc_hex,
-        pce_id=pck.extension.pce_id.hex(),
-        ppid=pck.extension.ppid.hex(),
-        report=quote.report,
-        tcb_date=merged.tcb_date,
-        tcb_evaluation_data_number=auth.tcb_info.tcb_evaluation_data_number,
-        collateral_expires_at=auth.expires_at,
-        collateral=facts,
-        verified_at=now,
-        quote=quote,
+        tee_type=quote.tee, quote_version=quote.version, report=quote.report, verified_at=now, quote=quote, **rated
     )
 
 
