@@ -73,6 +73,11 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "event_log_invalid": "the event log is malformed or does not replay to the quote's RTMRs",
         # fetching collateral
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
+        # attestation history (tdxverify.history)
+        "history_url_invalid": "the history database URL is neither a SQLite file nor a PostgreSQL URL",
+        "history_missing": "there is no attestation history at that location (no file or no schema)",
+        "history_unavailable": "the history database could not be opened, reached, read or written",
+        "history_schema_unsupported": "the history database's schema is newer than this tdxverify, or damaged",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }
