@@ -11,9 +11,12 @@ from ..errors import PolicyError, VerificationError
 from ..quote import Quote, decode_quote_file, parse_quote
 from ..verdict import Verdict, failure_dict
 from .common import EXIT_FAILED, EXIT_OK, Parser, parse_time, read_input, read_root, short_time
+from .history import add_record_arguments, record_result
 
 NAME = "verify"
-USAGE = ("tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json]",)
+USAGE = (
+    "tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json] [--record [URL] [--worker NAME]]",
+)
 
 
 def build_parser() -> Parser:
@@ -24,6 +27,7 @@ def build_parser() -> Parser:
     v.add_argument("--root-ca", help="trust root (DER or PEM) instead of the pinned Intel SGX Root CA")
     v.add_argument("--policy", help="appraisal policy JSON file (see docs/policy.md)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    add_record_arguments(v)
     return v
 
 
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(policy_text) if policy_text is not None else None
         verdict = Verifier(root_ca=root, policy=policy).verify(quote, collateral_bytes, now)
     except VerificationError as err:
+        record_result(args, err, source=NAME, quote=quote, quote_file=quote_bytes, at=now)
         partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
         if args.json:
             print(json.dumps(failure_dict(err.to_dict(), quote, verdict=partial), indent=2))
@@ -84,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             if partial is not None:
                 _print_verdict(partial, sys.stdout)
         return EXIT_FAILED
+    record_result(args, verdict, source=NAME, quote=quote, quote_file=quote_bytes, at=now)
     if args.json:
         print(json.dumps(verdict.to_dict(), indent=2))
     else:

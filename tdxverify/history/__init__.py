@@ -6,6 +6,13 @@ history ...``). SQLite file by default, PostgreSQL by URL; needs the
 ``history`` extra (``pip install 'tdxverify[history]'``). See docs/history.md.
 """
 
+try:
+    import sqlalchemy as _sqlalchemy  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "tdxverify.history needs SQLAlchemy: install the 'history' extra (pip install 'tdxverify[history]')"
+    ) from exc
+
 from .errors import HistoryError
 from .location import ENV_VAR, default_path, default_url, resolve_url
 from .migrations import MIGRATIONS, Migration

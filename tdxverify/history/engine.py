@@ -42,9 +42,15 @@ def open_engine(url: URL, *, write: bool) -> Engine:
     """An engine for ``url``; readers of a SQLite file require the file to exist."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, write=write)
-    return sa.create_engine(
-        url, pool_pre_ping=True, connect_args={"connect_timeout": BUSY_TIMEOUT_S, "application_name": "tdxverify"}
-    )
+    try:
+        return sa.create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": BUSY_TIMEOUT_S, "application_name": "tdxverify"}
+        )
+    except ImportError as exc:
+        raise HistoryError(
+            f"PostgreSQL needs psycopg 3: install the 'history' extra (pip install 'tdxverify[history]'): {exc}",
+            code="history_unavailable",
+        ) from None
 
 
 def _sqlite_engine(url: URL, *, write: bool) -> Engine:

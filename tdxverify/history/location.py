@@ -50,7 +50,7 @@ def resolve_url(url: str | os.PathLike[str] | None, environ: Mapping[str, str] |
     if not text.strip():
         raise HistoryError("the history database URL is empty", code="history_url_invalid")
     if "://" not in text:
-        return URL.create("sqlite", database=str(Path(text).expanduser()))
+        return URL.create("sqlite", database=str(Path(text).expanduser().absolute()))
     try:
         parsed = make_url(text)
     except ArgumentError as exc:
@@ -63,7 +63,7 @@ def resolve_url(url: str | os.PathLike[str] | None, environ: Mapping[str, str] |
                 "an in-memory SQLite history would vanish with the process: give a file (sqlite:///PATH)",
                 code="history_url_invalid",
             )
-        return parsed.set(drivername="sqlite", database=str(Path(parsed.database).expanduser()))
+        return parsed.set(drivername="sqlite", database=str(Path(parsed.database).expanduser().absolute()))
     raise HistoryError(
         f"unsupported history database {parsed.drivername!r}: use a SQLite file (PATH or sqlite:///PATH) "
         "or PostgreSQL (postgresql+psycopg://USER@HOST/DB)",
