@@ -44,6 +44,9 @@ def _worker(worker: str | None) -> str | None:
         return None
     if not isinstance(worker, str) or not worker.strip():
         raise HistoryError("the worker identity must be a non-empty string (a name or a key)", code="input_invalid")
+    if "\x00" in worker:
+        # PostgreSQL text cannot hold NUL; refusing it everywhere keeps both backends alike.
+        raise HistoryError("the worker identity contains a NUL character", code="input_invalid")
     return worker
 
 
