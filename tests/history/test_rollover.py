@@ -64,7 +64,13 @@ def test_rtmr3_rollover(db_url: str, capsys: pytest.CaptureFixture[str]) -> None
         code, gate = fleet.gate(capsys, hours(5.5))
         assert (code, gate) == (1, ["w1", "w2", "w3"])
 
-        # 06:00: the new image is approved next to the old one; a canary registers on it.
+        # 05:50: a canary on the new image is refused (not approved yet), but its verified RTMR3 is on record.
+        assert not fleet.attest("canary", NEW, hours(5 + 50 / 60))
+        code, doc = fleet.ask(capsys, "worker", "canary", now=hours(5.9))
+        assert code == 0 and doc["error_code"] == "policy_violation" and doc["last_seen_rtmr3"] == NEW.hex()
+        assert doc["last"]["mr_td"] and doc["last"]["rtmr3"] == NEW.hex()  # type: ignore[index]
+
+        # 06:00: the new image is approved next to the old one; the canary registers.
         fleet.approved.add(NEW)
         assert fleet.attest("canary", NEW, hours(6))
         # "which RTMR3 did the new test worker report?"
@@ -107,6 +113,8 @@ def test_rtmr3_rollover(db_url: str, capsys: pytest.CaptureFixture[str]) -> None
         assert [(w["worker"], w["ok"], w["error_code"]) for w in doc["workers"]] == [("w5", False, "policy_violation")]  # type: ignore[attr-defined]
         code, doc = fleet.ask(capsys, "summary", "--since", "24h", now=hours(34.5))
         assert doc["failures_by_code"] == {"policy_violation": 1} and doc["registered_workers"] == 4
+        code, doc = fleet.ask(capsys, "summary", "--since", "2d", now=hours(34.5))
+        assert doc["failures_by_code"] == {"policy_violation": 2}  # the canary before approval, and w5
         code, doc = fleet.ask(capsys, "worker", "w3", now=hours(34.5))
         assert (
             code == 0 and doc["last_seen_rtmr3"] == OLD.hex() and doc["last_attestation_at"] == "2026-12-01T08:40:00Z"
