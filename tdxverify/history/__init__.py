@@ -18,7 +18,7 @@ from .location import ENV_VAR, default_path, default_url, resolve_url
 from .migrations import MIGRATIONS, Migration
 from .outcome import Outcome
 from .queries import History, Rtmr3Seen, Summary, WorkerSeen, WorkersOn, WorkerStatus
-from .recorder import Recorder
+from .recorder import OutcomeBuffer, Recorder
 from .window import Window, parse_since
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "HistoryError",
     "Migration",
     "Outcome",
+    "OutcomeBuffer",
     "Recorder",
     "Rtmr3Seen",
     "Summary",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 
@@ -17,7 +18,7 @@ from .migrations import migrate
 from .outcome import Outcome
 from .schema import ATTESTATIONS
 
-__all__ = ["Recorder"]
+__all__ = ["OutcomeBuffer", "Recorder"]
 
 
 class Recorder:
@@ -84,6 +85,10 @@ class Recorder:
                 ids.append(int(key[0]))
         return ids
 
+    def buffered(self, size: int = 100, max_delay: float = 1.0) -> OutcomeBuffer:
+        """A buffer that commits outcomes in groups: for streams (``batch``) where a commit per row costs too much."""
+        return OutcomeBuffer(self.record_many, size=size, max_delay=max_delay)
+
     def close(self) -> None:
         """Release the database connections."""
         self._engine.dispose()
@@ -95,3 +100,58 @@ class Recorder:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class OutcomeBuffer:
+    """Collects outcomes and commits them in groups of ``size``, or once the oldest waited ``max_delay`` seconds.
+
+    A crash loses at most the group not yet committed; every group committed
+    before is whole. Leaving the ``with`` block, normally or by an exception,
+    commits what is pending. Not thread-safe: one buffer per producer.
+    """
+
+    def __init__(
+        self,
+        commit: Callable[[list[Outcome]], list[int]],
+        *,
+        size: int = 100,
+        max_delay: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self._commit = commit
+        self.size = size
+        self.max_delay = max_delay
+        self._clock = clock
+        self._pending: list[Outcome] = []
+        self._since = 0.0
+        self.committed = 0
+        """Outcomes committed so far."""
+
+    def add(self, outcome: Outcome) -> None:
+        """Queue one outcome; commits the group when it is full or old enough."""
+        if not self._pending:
+            self._since = self._clock()
+        self._pending.append(outcome)
+        if len(self._pending) >= self.size or self._clock() - self._since >= self.max_delay:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit everything pending now (one transaction)."""
+        if self._pending:
+            group, self._pending = self._pending, []
+            self._commit(group)
+            self.committed += len(group)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def __enter__(self) -> OutcomeBuffer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.flush()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tdxverify import VerificationError, parse_quote
-from tdxverify.history import History, HistoryError, Outcome, Recorder, Window
+from tdxverify.history import History, HistoryError, Outcome, OutcomeBuffer, Recorder, Window
 from tdxverify.history.schema import ATTESTATIONS
 from tdxverify.testing.postgres import create_database
 
@@ -187,3 +187,34 @@ def test_what_is_recorded_reads_back_identical(
 
 def test_forge_now_is_what_the_fakes_use() -> None:
     assert float(FORGE.now) == NOW
+
+
+def test_buffer_commits_in_groups(db_url: str) -> None:
+    ticks = iter(float(t) for t in range(1000))
+    result = FakeWorker("buf", OLD).attest()
+    with Recorder(db_url) as rec:
+        with OutcomeBuffer(rec.record_many, size=3, max_delay=100.0, clock=lambda: next(ticks)) as buf:
+            for i in range(7):
+                buf.add(Outcome.of(result, worker=f"b{i}", at=T0))
+                assert buf.committed == 3 * ((i + 1) // 3)
+            assert buf.pending == 1 and len(_rows(db_url)) == 6
+        assert buf.committed == 7 and len(_rows(db_url)) == 7  # leaving the block commits the rest
+
+
+def test_buffer_commits_old_outcomes_and_on_error(tmp_path: Path) -> None:
+    now = [0.0]
+    result = FakeWorker("buf", OLD).attest()
+    url = tmp_path / "h.sqlite3"
+    with Recorder(url) as rec:
+        assert rec.buffered().size == 100
+        buf = OutcomeBuffer(rec.record_many, size=100, max_delay=2.0, clock=lambda: now[0])
+        buf.add(Outcome.of(result, worker="slow-1", at=T0))
+        now[0] = 2.5
+        buf.add(Outcome.of(result, worker="slow-2", at=T0))  # the first waited long enough: both go
+        assert buf.committed == 2
+        with pytest.raises(KeyboardInterrupt), buf:
+            buf.add(Outcome.of(result, worker="interrupted", at=T0))
+            raise KeyboardInterrupt
+        with pytest.raises(ValueError):
+            rec.buffered(size=0)
+    assert [r.worker for r in _rows(str(url))] == ["slow-1", "slow-2", "interrupted"]
