@@ -182,8 +182,12 @@ class History:
 
         self.url: URL = resolve_url(url)
         self._engine = open_engine(self.url, write=False)
-        with translated(self.url, "opening the history"):
-            check(self._engine)
+        try:
+            with translated(self.url, "opening the history"):
+                check(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"History({describe(self.url)!r})"

@@ -43,8 +43,12 @@ class Recorder:
         self.url: URL = resolve_url(url)
         self.source = source
         self._engine = open_engine(self.url, write=True)
-        with translated(self.url, "opening and migrating the schema"):
-            self.schema_version = migrate(self._engine)
+        try:
+            with translated(self.url, "opening and migrating the schema"):
+                self.schema_version = migrate(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"Recorder({describe(self.url)!r}, source={self.source!r})"
