@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import HistoryError
+from .outcome import as_time
 
 __all__ = ["Window", "parse_since"]
 
@@ -39,8 +40,9 @@ class Window:
     end: datetime
 
     @classmethod
-    def since(cls, since: timedelta, now: datetime | None = None) -> Window:
-        end = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    def since(cls, since: timedelta, now: datetime | float | None = None) -> Window:
+        """The window of length ``since`` ending at ``now`` (aware datetime or unix seconds; None: the current time)."""
+        end = as_time(now, "window end")
         try:
             return cls(start=end - since, end=end)
         except OverflowError:
