@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["PostgresUnavailable", "TempPostgres", "create_database", "find_bindir"]
+__all__ = ["PostgresUnavailable", "TempPostgres", "create_database", "create_schema", "find_bindir"]
 
 BINDIR_ENV = "TDXVERIFY_PG_BINDIR"
 
@@ -159,3 +159,22 @@ def create_database(admin_url: str, prefix: str = "tdxverify_test") -> str:
     finally:
         engine.dispose()
     return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def create_schema(admin_url: str, prefix: str = "tdxverify_test") -> str:
+    """Create a fresh, uniquely named schema through ``admin_url``; returns a URL whose search path is it.
+
+    Much cheaper than a database per test (no template copy): unqualified
+    table names then land in, and are looked up in, that schema only.
+    """
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    finally:
+        engine.dispose()
+    url = sa.engine.make_url(admin_url)
+    return url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)

@@ -1,8 +1,8 @@
 """Fixtures for the history tests: every database test runs on SQLite and on a real PostgreSQL.
 
 PostgreSQL is a throwaway cluster this suite starts (``tdxverify.testing.postgres``),
-or the server in ``$TDXVERIFY_TEST_POSTGRES_URL`` (its role needs CREATEDB: each
-test gets a fresh database). When no server can be started, the PostgreSQL half
+or the server in ``$TDXVERIFY_TEST_POSTGRES_URL`` (its role needs CREATE on that
+database: each test gets a fresh schema, its search path). When no server can be started, the PostgreSQL half
 is skipped with the reason, a warning, and a banner at the end of the run; with
 ``TDXVERIFY_REQUIRE_POSTGRES=1`` (CI) it fails instead.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tdxverify.testing.postgres import PostgresUnavailable, TempPostgres, create_database
+from tdxverify.testing.postgres import PostgresUnavailable, TempPostgres, create_schema
 
 PG_URL_ENV = "TDXVERIFY_TEST_POSTGRES_URL"
 REQUIRE_ENV = "TDXVERIFY_REQUIRE_POSTGRES"
@@ -57,14 +57,8 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database URL: a SQLite file, or a new PostgreSQL database."""
+    """A fresh, empty database URL: a SQLite file, or a new PostgreSQL schema."""
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
     admin: str = request.getfixturevalue("postgres_admin_url")
-    return create_database(admin)
-
-
-@pytest.fixture
-def pg_url(postgres_admin_url: str) -> str:
-    """A fresh PostgreSQL database only."""
-    return create_database(postgres_admin_url)
+    return create_schema(admin)

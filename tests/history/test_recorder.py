@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tdxverify import VerificationError, parse_quote
 from tdxverify.history import History, HistoryError, Outcome, OutcomeBuffer, Recorder, Window
 from tdxverify.history.schema import ATTESTATIONS
-from tdxverify.testing.postgres import create_database
+from tdxverify.testing.postgres import create_schema
 
 from .fakes import FORGE, NEW, NOW, OLD, FakeWorker, approve
 
@@ -167,7 +167,7 @@ def test_what_is_recorded_reads_back_identical(
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('rt') / 'h.sqlite3'}"
     else:
-        url = create_database(request.getfixturevalue("postgres_admin_url"))
+        url = create_schema(request.getfixturevalue("postgres_admin_url"))
     verdict = FakeWorker("rt", OLD).attest()
     error = FakeWorker("rt", OLD).attest(policy=approve(NEW))
     with Recorder(url, source="rt") as rec:
