@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tdxverify.history import History, Outcome, Recorder, Window
-from tdxverify.testing.postgres import PostgresUnavailable, TempPostgres, create_database
+from tdxverify.testing.postgres import PostgresUnavailable, TempPostgres, create_schema
 from tests.history.fakes import NEW, OLD, FakeWorker
 
 T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -51,7 +51,7 @@ def postgres() -> Iterator[str]:
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "history.sqlite3")
-    return create_database(request.getfixturevalue("postgres"))
+    return create_schema(request.getfixturevalue("postgres"))
 
 
 def _check(benchmark: Any, name: str) -> None:
