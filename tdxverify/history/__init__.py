@@ -13,6 +13,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "tdxverify.history needs SQLAlchemy: install the 'history' extra (pip install 'tdxverify[history]')"
     ) from exc
 
+from .background import BackgroundRecorder
 from .errors import HistoryError
 from .location import ENV_VAR, default_path, default_url, resolve_url
 from .migrations import MIGRATIONS, Migration
@@ -24,6 +25,7 @@ from .window import Window, parse_since
 __all__ = [
     "ENV_VAR",
     "MIGRATIONS",
+    "BackgroundRecorder",
     "History",
     "HistoryError",
     "Migration",

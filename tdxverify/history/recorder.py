@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
+
+if TYPE_CHECKING:
+    from .background import BackgroundRecorder
 
 from ..errors import VerificationError
 from ..quote import Quote
@@ -92,6 +96,12 @@ class Recorder:
     def buffered(self, size: int = 100, max_delay: float = 1.0) -> OutcomeBuffer:
         """A buffer that commits outcomes in groups: for streams (``batch``) where a commit per row costs too much."""
         return OutcomeBuffer(self.record_many, size=size, max_delay=max_delay)
+
+    def background(self, *, max_queue: int = 10_000) -> BackgroundRecorder:
+        """A thread committing queued outcomes: :meth:`BackgroundRecorder.submit` never waits on the database."""
+        from .background import BackgroundRecorder
+
+        return BackgroundRecorder(self.record_many, max_queue=max_queue)
 
     def close(self) -> None:
         """Release the database connections."""
