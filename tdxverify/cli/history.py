@@ -105,16 +105,17 @@ def _need_history() -> None:
 def run(args: argparse.Namespace) -> int:
     _need_history()
     from ..history import History, HistoryError, Recorder, Window
+    from ..history.engine import describe
 
     try:
         if args.query == "init":
             with Recorder(args.db, source="init") as rec:
-                print(f"history schema version {rec.schema_version} ready at {rec!r}")
+                print(f"history schema version {rec.schema_version} ready at {describe(rec.url)}")
             return EXIT_OK
         rtmr3 = _rtmr3(args.rtmr3) if args.query == "workers" else None
         window = Window.since(_since(args), _now(args)) if args.query != "worker" else None
         with History(args.db) as history:
-            db = repr(history)
+            db = describe(history.url)
             if args.query == "rtmr3":
                 assert window is not None
                 return _rtmr3_values(args, db, history.rtmr3_values(window), window)
