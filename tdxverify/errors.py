@@ -78,6 +78,8 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "history_missing": "there is no attestation history at that location (no file or no schema)",
         "history_unavailable": "the history database could not be opened, reached, read or written",
         "history_schema_unsupported": "the history database's schema is newer than this tdxverify, or damaged",
+        # the NEAR contract simulation (tdxverify.near)
+        "near_execution_failed": "a simulated NEAR transaction, receipt or view call failed (tdxverify.near)",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }
