@@ -7,6 +7,7 @@
 Every failure raises a :class:`VerificationError` with a stable ``code``.
 """
 
+from .batch import BatchError, BatchItem, BatchResult, CollateralSet, iter_verify, verify_many
 from .collateral import AuthenticatedCollateral, Collateral, load_collateral
 from .errors import (
     ERROR_CODES,
@@ -27,9 +28,13 @@ __version__ = "0.1.0"
 __all__ = [
     "ERROR_CODES",
     "AuthenticatedCollateral",
+    "BatchError",
+    "BatchItem",
+    "BatchResult",
     "CertificateError",
     "Collateral",
     "CollateralError",
+    "CollateralSet",
     "Policy",
     "PolicyError",
     "Quote",
@@ -39,9 +44,11 @@ __all__ = [
     "VerificationError",
     "Verifier",
     "__version__",
+    "iter_verify",
     "load_collateral",
     "load_policy",
     "load_quote",
     "parse_quote",
     "verify",
+    "verify_many",
 ]
