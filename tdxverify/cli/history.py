@@ -7,9 +7,11 @@ Also :func:`add_record_arguments` / :func:`record_result`, the ``--record URL``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,10 @@ from ..verdict import Verdict
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageError, parse_time, short_time
 
 if TYPE_CHECKING:
-    from ..history import Rtmr3Seen, Summary, Window, WorkersOn, WorkerStatus
+    from contextlib import ExitStack
+
+    from ..batch import BatchResult
+    from ..history import Outcome, Rtmr3Seen, Summary, Window, WorkersOn, WorkerStatus
 
 NAME = "history"
 USAGE = (
@@ -197,14 +202,15 @@ def _worker(args: argparse.Namespace, db: str, name: str, status: WorkerStatus |
 # --- the --record wiring shared by verify, batch and serve -------------------------------------------------
 
 
-def add_record_arguments(parser: argparse.ArgumentParser, *, worker: bool = True) -> None:
-    """``--record [URL]`` (and ``--worker NAME``) for a command that verifies quotes."""
+def add_record_arguments(parser: argparse.ArgumentParser, *, worker: bool = True, who: str = "") -> None:
+    """``--record [URL]`` (and ``--worker NAME``) for a command that verifies quotes; ``who`` says whose identity."""
     parser.add_argument(
         "--record",
         nargs="?",
         const="",
         metavar="URL",
-        help="record the outcome in the attestation history; without URL the default database (docs/history.md)",
+        help="record each outcome in the attestation history; without URL the default database (docs/history.md)"
+        + (f"; {who}" if who else ""),
     )
     if worker:
         parser.add_argument("--worker", metavar="NAME", help="worker identity (name or key) to record with --record")
@@ -240,3 +246,44 @@ def record_result(
             rec.record(result, worker=worker, at=at, quote=quote, raw_quote=raw)
     except HistoryError as err:
         raise UsageError(f"error: could not record the outcome: {err}") from None
+
+
+def batch_outcome(result: BatchResult, *, at: datetime | None = None) -> Outcome:
+    """The history row of one ``tdxverify batch`` result; the item's id is the worker identity."""
+    from ..errors import PolicyError
+    from ..history import Outcome
+
+    if result.verdict is not None and result.error is None:
+        return Outcome.of(result.verdict, worker=result.id, source="batch", at=at)
+    assert result.error is not None
+    e = result.error
+    if result.rejected is not None:
+        rejected = PolicyError(e.message, code=e.code, step=e.step, verdict=result.rejected)
+        return Outcome.of(rejected, worker=result.id, source="batch", at=at)
+    failed = Outcome.of(VerificationError(e.message, code=e.code, step=e.step), worker=result.id, source="batch", at=at)
+    return dataclasses.replace(failed, tee_type=result.tee_type, quote_version=result.quote_version)
+
+
+def batch_recording(
+    args: argparse.Namespace, stack: ExitStack, at: datetime | None
+) -> Callable[[BatchResult], None] | None:
+    """For ``batch --record``: a callable recording each result, committed in small groups (None without --record).
+
+    The database is opened at once (a bad URL stops the batch before anything is
+    verified: exit 2); what is pending is committed when ``stack`` closes.
+    """
+    if getattr(args, "record", None) is None:
+        return None
+    _need_history()
+    from ..history import HistoryError, Recorder
+
+    try:
+        recorder = stack.enter_context(Recorder(args.record or None, source="batch"))
+    except HistoryError as err:
+        raise UsageError(f"error: --record: {err}") from None
+    buffer = stack.enter_context(recorder.buffered())
+
+    def record(result: BatchResult) -> None:
+        buffer.add(batch_outcome(result, at=at))
+
+    return record
