@@ -26,6 +26,7 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
     {
         # input and parsing
         "input_invalid": "an argument (time, path, encoding, root CA) could not be used",
+        "input_too_large": "an input (quote, certification data, collateral, event log) exceeds its size limit",
         "quote_format": "the quote bytes are not a well-formed DCAP quote",
         "unsupported_quote_version": "quote version / TEE type combination not supported",
         "unsupported_attestation_key_type": "attestation key type is not ECDSA-P256",
@@ -80,6 +81,8 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         "history_schema_unsupported": "the history database's schema is newer than this tdxverify, or damaged",
         # the NEAR contract simulation (tdxverify.near)
         "near_execution_failed": "a simulated NEAR transaction, receipt or view call failed (tdxverify.near)",
+        # the verification service (tdxverify serve)
+        "request_timeout": "a request to the verification service exceeded a documented time limit",
         # never expected: a bug, reported closed rather than as a traceback
         "internal_error": "an unexpected internal failure; verification did not succeed",
     }

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import VerificationError
-from . import batch, collateral, fetch, history, parse, verify
+from . import batch, collateral, fetch, history, parse, serve, verify
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (verify, parse, collateral, fetch, batch, history)}
+COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (verify, parse, collateral, fetch, batch, serve, history)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
