@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from contextlib import ExitStack
 
     from ..batch import BatchResult
-    from ..history import Outcome, Rtmr3Seen, Summary, Window, WorkersOn, WorkerStatus
+    from ..history import BackgroundRecorder, Outcome, Rtmr3Seen, Summary, Window, WorkersOn, WorkerStatus
+    from ..server.service import Service, VerifyOutcome
 
 NAME = "history"
 USAGE = (
@@ -287,3 +288,55 @@ def batch_recording(
         buffer.add(batch_outcome(result, at=at))
 
     return record
+
+
+def serve_identity(verdict: Verdict | None) -> str | None:
+    """``serve``'s worker identity: ``key:`` + report_data[0:32] in hex, where the register flow binds the
+    worker's public key; None when the quote did not verify (its report data proves nothing)."""
+    return None if verdict is None else "key:" + verdict.report_data[:32].hex()
+
+
+def serve_outcome(o: VerifyOutcome, at: datetime) -> Outcome | None:
+    """The history row of one ``/v1/verify`` answer; None for a malformed request (nothing was verified)."""
+    from ..history import Outcome
+
+    if 400 <= o.http_status < 500:
+        return None
+    result: Verdict | VerificationError | None = o.error if o.error is not None else o.verdict
+    if result is None:
+        return None
+    return Outcome.of(
+        result, worker=serve_identity(o.verdict), source="serve", at=at, quote=o.quote, raw_quote=o.quote_bytes
+    )
+
+
+def serve_recording(args: argparse.Namespace, service: Service) -> BackgroundRecorder | None:
+    """For ``serve --record``: an outcome hook on ``service`` feeding a background writer (None without --record).
+
+    The request path never waits on the database; the service's shutdown
+    (:meth:`Service.close`) commits what is queued and closes the database.
+    Returns the writer (its ``committed`` / ``dropped`` / ``lost`` counters).
+    """
+    if getattr(args, "record", None) is None:
+        return None
+    _need_history()
+    from ..history import HistoryError, Recorder
+
+    try:
+        recorder = Recorder(args.record or None, source="serve")
+    except HistoryError as err:
+        raise UsageError(f"error: --record: {err}") from None
+    writer = recorder.background()
+
+    def hook(o: VerifyOutcome) -> None:
+        outcome = serve_outcome(o, service.clock.now())
+        if outcome is not None:
+            writer.submit(outcome)
+
+    def close() -> None:
+        writer.close()
+        recorder.close()
+
+    service.outcome_hooks.append(hook)
+    service.close_hooks.append(close)
+    return writer
