@@ -14,6 +14,7 @@ cluster through ``distributed.Client(...).get_executor()`` (extra
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import pickle
@@ -98,30 +99,28 @@ class BatchItem:
 
 @dataclass(frozen=True)
 class _WireVerdict:
-    """A verdict as it travels back from a worker: its fields, and the quote as raw bytes.
+    """A verdict as it travels back from a worker: its fields, its JSON, and the quote as raw bytes.
 
     Pickling a parsed :class:`~tdxverify.Quote` costs several times more than
     its bytes, and on a few cores that transport is what limits scaling; the
     parent re-parses the exact bytes the worker verified, and only when the
-    typed verdict is asked for.
+    typed verdict is asked for. The JSON form is made by the worker, from the
+    real verdict, so it is exactly ``Verdict.to_dict()``.
     """
 
     state: dict[str, Any]
     raw: bytes
+    json: dict[str, Any]
 
     @classmethod
     def of(cls, verdict: Verdict, raw: bytes) -> _WireVerdict:
-        return cls({k: v for k, v in verdict.__dict__.items() if k != "quote"}, raw)
+        return cls({k: v for k, v in verdict.__dict__.items() if k != "quote"}, raw, verdict.to_dict())
 
     def verdict(self) -> Verdict:
         return Verdict(**self.state, quote=parse_quote(self.raw))
 
     def to_dict(self) -> dict[str, Any]:
-        # Verdict.to_dict reads only the verdict's own fields, never the quote; a
-        # field-only instance gives the same JSON without re-parsing the quote.
-        shell = object.__new__(Verdict)
-        shell.__dict__.update(self.state)
-        return shell.to_dict()
+        return copy.deepcopy(self.json)
 
 
 AnyVerdict = Verdict | _WireVerdict
