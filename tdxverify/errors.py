@@ -78,6 +78,11 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
         # resource limits
         # fetching collateral
         "collateral_fetch_failed": "collateral could not be fetched from the PCS / PCCS",
+        # attestation history (tdxverify.history)
+        "history_url_invalid": "the history database URL is neither a SQLite file nor a PostgreSQL URL",
+        "history_missing": "there is no attestation history at that location (no file or no schema)",
+        "history_unavailable": "the history database could not be opened, reached, read or written",
+        "history_schema_unsupported": "the history database's schema is newer than this tdxverify, or damaged",
         # the verification service (tdxverify serve)
         "request_timeout": "a request to the verification service exceeded a documented time limit",
         # the NEAR contract simulation (tdxverify.near)

@@ -18,12 +18,14 @@ from typing import TextIO, cast
 
 from .. import __version__
 from ..errors import VerificationError
-from . import batch, collateral, eventlog, fetch, parse, serve, verify
+from . import batch, collateral, eventlog, fetch, history, parse, serve, verify
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GuardedOutput, UsageError
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: dict[str, ModuleType] = {m.NAME: m for m in (verify, parse, collateral, fetch, batch, eventlog, serve)}
+COMMANDS: dict[str, ModuleType] = {
+    m.NAME: m for m in (verify, parse, collateral, fetch, batch, eventlog, serve, history)
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -24,12 +24,14 @@ from ..batch import BatchError, BatchItem, BatchResult, CollateralSet, iter_veri
 from ..errors import VerificationError
 from ..strictjson import JsonProblem, loads_strict
 from .common import EXIT_FAILED, EXIT_OK, Parser, UsageError, parse_time, read_input, read_root
+from .history import add_record_arguments, batch_recording
 from .progress import Progress
 
 NAME = "batch"
 USAGE = (
     "tdxverify batch QUOTES COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--jobs N] [--dask SCHEDULER]",
     "                                  [--glob PATTERN] [-o FILE] [--summary FILE] [--progress | --no-progress]",
+    "                                  [--record [URL]]",
 )
 
 
@@ -48,6 +50,7 @@ def build_parser() -> Parser:
     p.add_argument("--glob", default="*", metavar="PATTERN", help="directory input: the quote files (default '*')")
     p.add_argument("-o", "--output", metavar="FILE", help="write the JSONL verdicts here instead of standard output")
     p.add_argument("--summary", metavar="FILE", help="also write the summary as JSON to FILE")
+    add_record_arguments(p, worker=False, who="each item's id is recorded as the worker")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress")
@@ -166,12 +169,19 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _emit(results: Iterator[BatchResult], out: TextIO, progress: Progress) -> dict[str, Any]:
+def _emit(
+    results: Iterator[BatchResult],
+    out: TextIO,
+    progress: Progress,
+    record: Callable[[BatchResult], None] | None = None,
+) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     for result in results:
         out.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+        if record is not None:
+            record(result)
         counts["total"] += 1
         counts["verified"] += result.ok
         if result.status is not None:
@@ -228,12 +238,13 @@ def run(args: argparse.Namespace) -> int:
                 out = stack.enter_context(open(args.output, "w", encoding="utf-8"))
             except OSError as exc:
                 raise UsageError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
+        record = batch_recording(args, stack, now)
         progress = Progress(sys.stderr, total, enabled=args.progress)
         try:
             results = iter_verify(
                 items, collateral=collateral, executor=executor, jobs=jobs, now=now, root_ca=root, policy=policy
             )
-            summary = _emit(results, out, progress)
+            summary = _emit(results, out, progress, record)
         except VerificationError as err:  # the batch as a whole cannot run: bad root CA or collateral
             progress.finish()
             print(f"error: {err}", file=sys.stderr)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import VerificationError
 from .common import EXIT_OK, Parser, UsageError, parse_time, read_input, read_root
+from .history import add_record_arguments, serve_recording
 
 NAME = "serve"
 USAGE = (
@@ -50,6 +51,7 @@ def build_parser() -> Parser:
     p.add_argument("--workers", type=int, default=4, help="verification threads (default: 4)")
     p.add_argument("--max-platforms", type=int, default=64, help="most platforms cached at once (default: 64)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    add_record_arguments(p, worker=False, who="the worker is key:<report_data[0:32] hex> of a verified quote")
     return p
 
 
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    serve_recording(args, service)
     app = create_app(config, service=service)
     uvicorn.Server(uvicorn_config(app, config, log_level=args.log_level)).run(sockets=[sock])
     return EXIT_OK

@@ -25,12 +25,13 @@ from .common import (
     read_root,
     short_time,
 )
+from .history import add_record_arguments, record_result
 
 NAME = "verify"
 USAGE = (
     "tdxverify QUOTE COLLATERAL [--now T] [--root-ca FILE] [--policy FILE] [--json]",
     "          [--rtmr3 HEX]... [--status S]... [--no-advisories] [--report-data HEX] [--public-key KEY]",
-    "          [--event-log FILE [--event-log-format dstack|ccel]]",
+    "          [--event-log FILE [--event-log-format dstack|ccel]] [--record [URL] [--worker NAME]]",
 )
 
 
@@ -43,6 +44,7 @@ def build_parser() -> Parser:
     v.add_argument("--policy", help="appraisal policy JSON file (see docs/policy.md)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     add_appraisal_flags(v)
+    add_record_arguments(v)
     return v
 
 
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         event_log = event_log_from_args(args)
         verdict = Verifier(root_ca=root, policy=policy).verify(quote, collateral_bytes, now, event_log)
     except VerificationError as err:
+        record_result(args, err, source=NAME, quote=quote, quote_file=quote_bytes, at=now)
         partial = err.verdict if isinstance(err, PolicyError) and isinstance(err.verdict, Verdict) else None
         if args.json:
             print(json.dumps(failure_dict(err.to_dict(), quote, verdict=partial), indent=2))
@@ -140,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             if partial is not None and quote is not None:
                 _print_verdict(partial, sys.stdout, len(quote.trailing_data), accepted=False)
         return EXIT_FAILED
+    record_result(args, verdict, source=NAME, quote=quote, quote_file=quote_bytes, at=now)
     if args.json:
         print(json.dumps(verdict.to_dict(), indent=2))
     else:

@@ -105,6 +105,8 @@ class Service:
         self._platforms_lock = threading.Lock()
         self.outcome_hooks: list[OutcomeHook] = [self._count_outcome]
         """Called with every finished verification, in order, on the event loop thread (see :meth:`finish`)."""
+        self.close_hooks: list[Callable[[], None]] = []
+        """Called by :meth:`close` (the app's shutdown), in order: e.g. committing a recorder's queue."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +120,11 @@ class Service:
     def close(self) -> None:
         self.verify_pool.shutdown(wait=False, cancel_futures=True)
         self.fetch_pool.shutdown(wait=False, cancel_futures=True)
+        for hook in self.close_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("a close hook failed")
 
     # ------------------------------------------------------------------ verification
 
