@@ -14,7 +14,14 @@ from types import ModuleType
 import pytest
 
 import tdxverify
+import tdxverify.batch
+import tdxverify.binding
+import tdxverify.eventlog
+import tdxverify.history
+import tdxverify.limits
+import tdxverify.near
 import tdxverify.pccs
+import tdxverify.server
 import tdxverify.testing
 import tdxverify.testing.pcs
 from tdxverify.cli import COMMANDS
@@ -77,7 +84,22 @@ def _public(module: ModuleType) -> list[str]:
     return [n for n in names if not n.isupper() and n != "__version__"]
 
 
-@pytest.mark.parametrize("module", [tdxverify, tdxverify.testing, tdxverify.pccs, tdxverify.testing.pcs])
+PUBLIC_MODULES = [
+    tdxverify,
+    tdxverify.testing,
+    tdxverify.pccs,
+    tdxverify.testing.pcs,
+    tdxverify.eventlog,
+    tdxverify.binding,
+    tdxverify.limits,
+    tdxverify.batch,
+    tdxverify.history,
+    tdxverify.server,
+    tdxverify.near,
+]
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES, ids=lambda m: m.__name__)
 def test_api_reference_covers_every_public_name(module: ModuleType) -> None:
     text = (DOCS / "api.md").read_text()
     documented = set(re.findall(r"^::: ([\w.]+)$", text, re.M))
