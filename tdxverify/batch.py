@@ -97,29 +97,48 @@ class BatchItem:
             )
 
 
+# Verdict fields a worker sends back; ``report`` and ``quote`` are re-derived from the raw bytes.
+_WIRE_FIELDS = tuple(f for f in Verdict.__dataclass_fields__ if f not in ("report", "quote"))
+_STATUS = _WIRE_FIELDS.index("status")
+
+
 @dataclass(frozen=True)
 class _WireVerdict:
-    """A verdict as it travels back from a worker: its fields, its JSON, and the quote as raw bytes.
+    """A verdict as it travels back from a worker: its fields as a tuple and the quote as raw bytes.
 
-    Pickling a parsed :class:`~tdxverify.Quote` costs several times more than
-    its bytes, and on a few cores that transport is what limits scaling; the
-    parent re-parses the exact bytes the worker verified, and only when the
-    typed verdict is asked for. The JSON form is made by the worker, from the
-    real verdict, so it is exactly ``Verdict.to_dict()``.
+    Pickling a parsed :class:`~tdxverify.Quote` (or the report inside it)
+    costs several times more than its bytes, and on a few cores that
+    transport is what limits scaling: the parent re-parses the exact bytes
+    the worker verified, and only when the typed verdict is asked for.
+    ``json`` is ``Verdict.to_dict()`` made by the worker from the real
+    verdict, when the batch asked for it (``json_in_workers``); otherwise the
+    parent makes it on demand from the re-built verdict, which is equal.
     """
 
-    state: dict[str, Any]
-    raw: bytes
-    json: dict[str, Any]
+    fields: tuple[Any, ...]
+    raw: bytes | None
+    """``None`` on the way back when the item's quote was ``bytes``: the parent has them (:func:`_collect`)."""
+    json: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, verdict: Verdict, raw: bytes) -> _WireVerdict:
-        return cls({k: v for k, v in verdict.__dict__.items() if k != "quote"}, raw, verdict.to_dict())
+    def of(cls, verdict: Verdict, raw: bytes | None, with_json: bool) -> _WireVerdict:
+        state = verdict.__dict__
+        return cls(tuple(state[k] for k in _WIRE_FIELDS), raw, verdict.to_dict() if with_json else None)
+
+    @property
+    def status(self) -> str:
+        status: str = self.fields[_STATUS]
+        return status
 
     def verdict(self) -> Verdict:
-        return Verdict(**self.state, quote=parse_quote(self.raw))
+        if self.raw is None:
+            raise _input_invalid("a batch result lost its quote bytes; this is a bug, please report it")
+        quote = parse_quote(self.raw)
+        return Verdict(**dict(zip(_WIRE_FIELDS, self.fields, strict=True)), report=quote.report, quote=quote)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.json is None:
+            return self.verdict().to_dict()
         return copy.deepcopy(self.json)
 
 
@@ -171,8 +190,7 @@ class BatchResult:
         v = self._verdict or self._rejected
         if v is None:
             return None
-        status: str = v.state["status"] if isinstance(v, _WireVerdict) else v.status
-        return status
+        return v.status
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON object for this item: ``id`` first, then the ``--json`` verdict shape."""
@@ -340,8 +358,12 @@ class _Worker:
             )
         return self._load(key, src)
 
-    def run(self, index: int, item: BatchItem, *, wire: bool = False) -> BatchResult:
-        """Verify one item; ``wire``: verdicts in their compact form for the trip to another process."""
+    def run(self, index: int, item: BatchItem, *, wire: bool = False, with_json: bool = False) -> BatchResult:
+        """Verify one item.
+
+        ``wire``: verdicts in their compact form for the trip to another
+        process, with their JSON form made here if ``with_json``.
+        """
         if item.invalid is not None:
             return BatchResult(index=index, id=item.id, error=item.invalid)
         quote: Quote | None = None
@@ -356,9 +378,10 @@ class _Worker:
                 raw = _raw_quote(src)
                 quote = parse_quote(raw)
             verdict = self.verifier.verify(quote, self.collateral_for(quote), self.ctx.now)
-            return BatchResult(index=index, id=item.id, _verdict=_pack(verdict, raw, wire))
+            return BatchResult(index=index, id=item.id, _verdict=_pack(verdict, raw, wire, with_json, src))
         except PolicyError as err:
-            rejected = _pack(err.verdict, raw, wire) if isinstance(err.verdict, Verdict) else None
+            v = err.verdict
+            rejected = _pack(v, raw, wire, with_json, item.quote) if isinstance(v, Verdict) else None
             return BatchResult(index=index, id=item.id, error=BatchError.of(err), _rejected=rejected)
         except VerificationError as err:
             return self._failed(index, item, BatchError.of(err), quote)
@@ -399,8 +422,22 @@ def _raw_quote(src: bytes | bytearray | str | os.PathLike[str]) -> bytes:
     raise _input_invalid(f"cannot load a quote from {type(src).__name__}: pass bytes, a hex/base64 string or a path")
 
 
-def _pack(verdict: Verdict, raw: bytes, wire: bool) -> AnyVerdict:
-    return _WireVerdict.of(verdict, raw) if wire and raw else verdict
+def _pack(verdict: Verdict, raw: bytes, wire: bool, with_json: bool, src: QuoteSource | None) -> AnyVerdict:
+    if not (wire and raw):
+        return verdict
+    # Immutable bytes are what the parent sent, so they need not travel back; a
+    # bytearray could change in the parent meanwhile, so its verified copy does.
+    return _WireVerdict.of(verdict, None if type(src) is bytes else raw, with_json)
+
+
+def _restore_raw(results: list[BatchResult], chunk: list[tuple[int, BatchItem]]) -> None:
+    """Give back the quote bytes a worker did not echo (see :func:`_pack`)."""
+    for result, (_, item) in zip(results, chunk, strict=True):
+        for v in (result._verdict, result._rejected):
+            if isinstance(v, _WireVerdict) and v.raw is None:
+                if type(item.quote) is not bytes:  # only bytes items are sent without their echo
+                    raise _input_invalid("the executor returned results for other items")
+                object.__setattr__(v, "raw", item.quote)
 
 
 class _WorkerContexts:
@@ -427,16 +464,21 @@ class _WorkerContexts:
 _PROCESS_WORKERS = _WorkerContexts(_WORKER_CONTEXTS)
 
 
-def _run_chunk(ctx: _Context, chunk: Sequence[tuple[int, BatchItem]]) -> list[BatchResult]:
+def _run_chunk(ctx: _Context, chunk: Sequence[tuple[int, BatchItem]], with_json: bool) -> list[BatchResult]:
     """The task sent to an executor: verify one chunk with this process's verifier."""
     worker = _PROCESS_WORKERS.get(ctx)
-    return [worker.run(index, item, wire=True) for index, item in chunk]
+    return [worker.run(index, item, wire=True, with_json=with_json) for index, item in chunk]
 
 
-def _run_light_chunk(ctx: _Context, chunk: Sequence[tuple[int, str, QuoteSource]]) -> list[BatchResult]:
+def _run_light_chunk(
+    ctx: _Context, chunk: Sequence[tuple[int, str, QuoteSource]], with_json: bool
+) -> list[BatchResult]:
     """:func:`_run_chunk` for items sent as plain tuples (cheaper to pickle than dataclasses)."""
     worker = _PROCESS_WORKERS.get(ctx)
-    return [worker.run(index, BatchItem(id=item_id, quote=quote), wire=True) for index, item_id, quote in chunk]
+    return [
+        worker.run(index, BatchItem(id=item_id, quote=quote), wire=True, with_json=with_json)
+        for index, item_id, quote in chunk
+    ]
 
 
 # --------------------------------------------------------------------------- the driver
@@ -493,6 +535,11 @@ def _collect(future: Future[list[BatchResult]], chunk: list[tuple[int, BatchItem
     if [r.index for r in results] != [i for i, _ in chunk]:  # never attribute a result to the wrong quote
         err = BatchError("internal_error", "batch", "the executor returned results for other items")
         return [BatchResult(index=i, id=item.id, error=err) for i, item in chunk]
+    try:
+        _restore_raw(results, chunk)
+    except VerificationError as bad:
+        err = BatchError("internal_error", "batch", bad.message)
+        return [BatchResult(index=i, id=item.id, error=err) for i, item in chunk]
     return results
 
 
@@ -506,6 +553,7 @@ def iter_verify(
     root_ca: bytes | None = None,
     policy: Policy | None = None,
     chunk_size: int | None = None,
+    json_in_workers: bool = False,
 ) -> Iterator[BatchResult]:
     """Verify ``items`` and yield one :class:`BatchResult` each, in input order, as they complete.
 
@@ -520,6 +568,11 @@ def iter_verify(
     and ``jobs=1`` without an executor verifies in this process.
     ``now``: one verification time for the whole batch (``None``: when the
     call starts). ``root_ca``, ``policy``: as for :func:`tdxverify.verify`.
+    ``json_in_workers``: make each result's :meth:`BatchResult.to_dict` in
+    the worker that verified it (worth it when every result is written out
+    as JSON, as ``tdxverify batch`` does); otherwise results travel in
+    their compact form and the typed verdict and its JSON are rebuilt here,
+    from the verified bytes, only when asked for.
 
     Raises, when called (before any work starts), only for arguments that
     make the whole batch impossible (``root_ca_invalid``, malformed
@@ -535,7 +588,7 @@ def iter_verify(
         return _inline(ctx, items)
     workers = jobs or os.cpu_count() or 1
     size = chunk_size if chunk_size is not None else _auto_chunk(items, workers)
-    return _stream(ctx, items, executor, workers, size)
+    return _stream(ctx, items, executor, workers, size, json_in_workers)
 
 
 def _inline(ctx: _Context, items: Iterable[BatchItem | QuoteSource]) -> Iterator[BatchResult]:
@@ -545,14 +598,19 @@ def _inline(ctx: _Context, items: Iterable[BatchItem | QuoteSource]) -> Iterator
 
 
 def _stream(
-    ctx: _Context, items: Iterable[BatchItem | QuoteSource], executor: Executor | None, workers: int, size: int
+    ctx: _Context,
+    items: Iterable[BatchItem | QuoteSource],
+    executor: Executor | None,
+    workers: int,
+    size: int,
+    with_json: bool,
 ) -> Iterator[BatchResult]:
     own = executor is None
     pool: Executor = executor if executor is not None else ProcessPoolExecutor(max_workers=workers)
     pending: deque[tuple[Future[list[BatchResult]], list[tuple[int, BatchItem]]]] = deque()
     try:
         for chunk in _chunked(items, size):
-            pending.append((_submit(pool, ctx, chunk), chunk))
+            pending.append((_submit(pool, ctx, chunk, with_json), chunk))
             while len(pending) >= workers * _IN_FLIGHT_PER_WORKER:
                 yield from _collect(*pending.popleft())
         while pending:
@@ -564,12 +622,14 @@ def _stream(
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _submit(pool: Executor, ctx: _Context, chunk: list[tuple[int, BatchItem]]) -> Future[list[BatchResult]]:
+def _submit(
+    pool: Executor, ctx: _Context, chunk: list[tuple[int, BatchItem]], with_json: bool
+) -> Future[list[BatchResult]]:
     try:
         light = [(index, item.id, item.quote) for index, item in chunk if item.quote is not None]
         if len(light) == len(chunk):
-            return pool.submit(_run_light_chunk, ctx, light)
-        return pool.submit(_run_chunk, ctx, chunk)
+            return pool.submit(_run_light_chunk, ctx, light, with_json)
+        return pool.submit(_run_chunk, ctx, chunk, with_json)
     except Exception as exc:  # a broken or shut-down executor: these items fail, in their place
         failed: Future[list[BatchResult]] = Future()
         failed.set_exception(exc)
@@ -595,6 +655,7 @@ def verify_many(
     root_ca: bytes | None = None,
     policy: Policy | None = None,
     chunk_size: int | None = None,
+    json_in_workers: bool = False,
 ) -> list[BatchResult]:
     """Verify many quotes in parallel; one :class:`BatchResult` per item, in input order.
 
@@ -612,5 +673,6 @@ def verify_many(
             root_ca=root_ca,
             policy=policy,
             chunk_size=chunk_size,
+            json_in_workers=json_in_workers,
         )
     )

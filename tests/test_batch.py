@@ -215,6 +215,26 @@ def test_results_pickle_and_stay_typed() -> None:
     assert first.verdict is first.verdict  # materialised once
 
 
+@pytest.mark.parametrize("json_in_workers", [False, True])
+def test_every_quote_form_comes_back_as_the_verdict_of_its_own_bytes(json_in_workers: bool) -> None:
+    """bytes are not echoed back by workers, other forms are: each result still holds exactly its quote."""
+    quotes = distinct_quotes(4)
+    rejected_quote = FORGE.quote(rtmr3=b"\x02" * 48)
+    kinds: list[Any] = [quotes[0], bytearray(quotes[1]), quotes[2].hex(), BatchItem(id="x", quote=quotes[3])]
+    kinds.append(rejected_quote)
+    rtmr3 = tdxverify.parse_quote(quotes[0]).report.rtmr3  # type: ignore[union-attr]
+    policy = tdxverify.Policy(measurements={"rtmr3": frozenset({rtmr3})})
+    kw: dict[str, Any] = {"collateral": FORGE.collateral(), "now": FORGE.now, "root_ca": ROOT, "policy": policy}
+    inline = verify_many(kinds, jobs=1, **kw)
+    with ProcessPoolExecutor(2) as ex:
+        pooled = verify_many(kinds, executor=ex, jobs=2, chunk_size=2, json_in_workers=json_in_workers, **kw)
+    assert [r.to_dict() for r in pooled] == [r.to_dict() for r in inline]
+    for raw, r in zip([*quotes, rejected_quote], pooled, strict=True):
+        v = r.verdict or r.rejected
+        assert v is not None and v.quote == tdxverify.parse_quote(raw)
+    assert pooled[4].error is not None and pooled[4].error.code == "policy_violation"
+
+
 def test_collateral_is_authenticated_once_per_worker_process() -> None:
     quotes = distinct_quotes(64)
     # A `now` no other test uses: forked workers inherit no verifier for this context.

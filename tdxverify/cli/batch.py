@@ -242,7 +242,14 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(sys.stderr, total, enabled=args.progress)
         try:
             results = iter_verify(
-                items, collateral=collateral, executor=executor, jobs=jobs, now=now, root_ca=root, policy=policy
+                items,
+                collateral=collateral,
+                executor=executor,
+                jobs=jobs,
+                now=now,
+                root_ca=root,
+                policy=policy,
+                json_in_workers=True,
             )
             summary = _emit(results, out, progress, record)
         except VerificationError as err:  # the batch as a whole cannot run: bad root CA or collateral
