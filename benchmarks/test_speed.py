@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
@@ -124,6 +125,50 @@ def test_cold_verify(benchmark: Any, record: Any) -> None:
     t_ours, t_ref = interleaved(ours, dcap_cold, 150)
     record("cold verify (collateral from JSON each call)", t_ours, t_ref, "dcap-qvl", 1.0)
     assert t_ours / t_ref < 40
+
+
+def cold_floor() -> None:
+    """The least any verifier built on cryptography does per cold call: no check at all, only the work.
+
+    Parse the collateral JSON and its two signed documents, decode each
+    distinct certificate (TCB signing, PCK CRL issuer, the quote's PCK
+    chain) and both CRLs, and make the nine signature verifications of
+    Intel's chain (TCB signing, Platform CA and PCK certificates; root CA
+    and PCK CRLs; TCB info; QE identity; QE report; quote). Every check of
+    the real path (names, constraints, revocation, times, TCB levels) comes
+    on top of this.
+    """
+    d = json.loads(TEXT)
+    json.loads(d["tcb_info"])
+    json.loads(d["qe_identity"])
+    tcb_signing, root = x509.load_pem_x509_certificates(d["tcb_info_issuer_chain"].encode())
+    platform_ca, _ = x509.load_pem_x509_certificates(d["pck_crl_issuer_chain"].encode())
+    pck_pem = _QE.certification_data.data.rstrip(b"\x00")
+    leaf, ca, _ = x509.load_pem_x509_certificates(pck_pem)
+    root_crl = x509.load_der_x509_crl(bytes.fromhex(d["root_ca_crl"]))
+    pck_crl = x509.load_der_x509_crl(bytes.fromhex(d["pck_crl"]))
+    tcb_signing.verify_directly_issued_by(root)
+    ca.verify_directly_issued_by(root)
+    leaf.verify_directly_issued_by(ca)
+    root_key, ca_key, signing_key = root.public_key(), platform_ca.public_key(), tcb_signing.public_key()
+    assert isinstance(root_key, ec.EllipticCurvePublicKey) and isinstance(ca_key, ec.EllipticCurvePublicKey)
+    assert root_crl.is_signature_valid(root_key) and pck_crl.is_signature_valid(ca_key)
+    assert isinstance(signing_key, ec.EllipticCurvePublicKey)
+    for doc, sig in (("tcb_info", "tcb_info_signature"), ("qe_identity", "qe_identity_signature")):
+        signing_key.verify(_der(bytes.fromhex(d[sig])), d[doc].encode(), ec.ECDSA(hashes.SHA256()))
+    pck_key = leaf.public_key()
+    assert isinstance(pck_key, ec.EllipticCurvePublicKey)
+    pck_key.verify(_QE_SIG, _QE.qe_report.raw, ec.ECDSA(hashes.SHA256()))
+    ak = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + _PARSED.signature_data.attestation_key)
+    ak.verify(_Q_SIG, _PARSED.signed_region, ec.ECDSA(hashes.SHA256()))
+
+
+def test_cold_floor(record: Any) -> None:
+    """How much of dcap-qvl's cold time the bare work of a cold call on cryptography takes."""
+    cold_floor()
+    t_floor, t_ref = interleaved(cold_floor, dcap_cold, 150)
+    record("cold floor: JSON + decoding + 9 signatures, no checks", t_floor, t_ref, "dcap-qvl cold verify", None)
+    assert t_floor / t_ref < 10
 
 
 def test_first_quote_new_platform(benchmark: Any, record: Any) -> None:

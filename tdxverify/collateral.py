@@ -680,7 +680,7 @@ class AuthenticatedCollateral:
         """(root CA CRL, PCK CRL): pass as ``crls=`` to :func:`tdxverify.pki.verify_pck_chain`."""
         return (self.root_ca_crl, self.pck_crl)
 
-    @property
+    @cached_property
     def root_fingerprint(self) -> bytes:
         """SHA-256 of the DER of the root this collateral was authenticated against."""
         return hashlib.sha256(self.root.public_bytes(serialization.Encoding.DER)).digest()

@@ -432,7 +432,7 @@ def _decoded_crl(
 ) -> x509.CertificateRevocationList:
     """Decode every field the checks read, now (cryptography decodes CRLs lazily too)."""
     try:
-        crl.issuer.rfc4514_string()
+        _ = crl.issuer  # builds the Name (cryptography decodes it on access); formatting it cannot fail then
         _ = crl.last_update_utc, crl.next_update_utc, crl.extensions, crl.signature_hash_algorithm
         for entry in crl:
             _ = entry.serial_number, entry.revocation_date_utc, entry.extensions
@@ -449,8 +449,9 @@ def _decoded(cert: x509.Certificate, index: int, what: str, code: str, step: str
     chain building.
     """
     try:
-        cert.subject.rfc4514_string()
-        cert.issuer.rfc4514_string()
+        # Accessing a name decodes it (a malformed one raises here); formatting a decoded Name cannot fail,
+        # so the labels are left to the error messages that need them.
+        _ = cert.subject, cert.issuer
         _ = cert.version, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number
         _ = cert.extensions, cert.signature_hash_algorithm
         cert.public_key()

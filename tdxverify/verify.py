@@ -407,6 +407,7 @@ class Verifier:
         self, root_ca: bytes | None = None, policy: Policy | None = None, limits: Limits | None = None
     ) -> None:
         self.root: x509.Certificate = load_root_ca(root_ca)
+        self._root_fp: tuple[x509.Certificate | None, bytes] = (None, b"")
         self.policy = policy
         self.limits = limits
         """Size limits on quotes and collateral given as bytes/text (``None``: the defaults)."""
@@ -466,7 +467,12 @@ class Verifier:
 
     @property
     def _root_fingerprint(self) -> bytes:
-        return self.root.fingerprint(hashes.SHA256())
+        # Remembered with the root it belongs to: a reassigned ``root`` gets its own fingerprint.
+        root, fp = self._root_fp
+        if root is not self.root:
+            fp = self.root.fingerprint(hashes.SHA256())
+            self._root_fp = (self.root, fp)
+        return fp
 
     def verify(
         self,
