@@ -182,11 +182,69 @@ _ENTRY_NAMES: Mapping[tuple[str, int], str] = MappingProxyType(
 
 
 def _index(buf: bytes, where: str) -> _Entries:
+    """The entries of the SEQUENCE OF SEQUENCE {OID, value} that is the whole of ``buf``."""
     tag, start, end = _tlv(buf, 0, len(buf), where)
     if tag != _SEQUENCE:
         raise _bad(f"{where} is not a valid ASN.1 sequence (tag {tag:#04x})")
     if end != len(buf):
         raise _bad(f"{where} has {len(buf) - end} bytes after its sequence")
+    fast = _entries_fast(buf, start, end)
+    return fast if fast is not None else _entries_checked(buf, start, end, where)
+
+
+def _short_or_tlv(buf: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    """``(value_start, value_end)`` of the element at ``pos``, or None where :func:`_tlv` would fail."""
+    if pos + 2 > end or buf[pos] & 0x1F == 0x1F:
+        return None
+    n = buf[pos + 1]
+    if n < 0x80:
+        ve = pos + 2 + n
+        return (pos + 2, ve) if ve <= end else None
+    try:
+        _, vs, ve = _tlv(buf, pos, end, "")
+    except CertificateError:
+        return None
+    return vs, ve
+
+
+def _entries_fast(buf: bytes, start: int, end: int) -> _Entries | None:
+    """:func:`_entries_checked` for well-formed input, else None (and that one names the problem).
+
+    Where every entry is a SEQUENCE of exactly an OBJECT IDENTIFIER and one
+    value, with DER lengths, valid distinct OIDs and nothing left over, the
+    checked reader passes every check and returns these very entries; this
+    reads them without its per-element bookkeeping (the SGX extension is
+    decoded for every new PCK certificate). Anything else returns None.
+    """
+    out: _Entries = {}
+    pos = start
+    while pos < end:
+        if buf[pos] != _SEQUENCE:
+            return None
+        entry = _short_or_tlv(buf, pos, end)
+        if entry is None:
+            return None
+        es, ee = entry
+        if es + 2 > ee or buf[es] != _OID:
+            return None
+        oid_span = _short_or_tlv(buf, es, ee)
+        if oid_span is None:
+            return None
+        v = oid_span[1]
+        value = _short_or_tlv(buf, v, ee)
+        if value is None or value[1] != ee:
+            return None
+        oid = buf[oid_span[0] : v]
+        if oid in out or _OID_CONTENT.fullmatch(oid) is None:
+            return None
+        vtag = buf[v]
+        out[oid] = (vtag, buf[v:ee] if vtag == _SEQUENCE else buf[value[0] : ee])
+        pos = ee
+    return out
+
+
+def _entries_checked(buf: bytes, start: int, end: int, where: str) -> _Entries:
+    """The entries of ``buf[start:end]``, each element checked; the first problem raises, by name."""
     out: _Entries = {}
     for i, (etag, _, es, ee) in enumerate(_sequence_items(buf, start, end, where)):
         at = _ENTRY_NAMES.get((where, i)) or f"{where} entry {i + 1}"
