@@ -693,7 +693,9 @@ class VerifiedCrl:
 
     def covers(self, issuer: x509.Certificate) -> bool:
         """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
-        if issuer == self.issuer:  # the very certificate that verified it (DER equality): same name and key
+        # The very certificate that verified it (DER equality): same name and key. Identity first:
+        # comparing two certificates re-encodes both.
+        if issuer is self.issuer or issuer == self.issuer:
             return True
         return self.crl.issuer == issuer.subject and _spki(self.issuer) == _spki(issuer)
 
@@ -803,12 +805,15 @@ def _build_path(
     # cryptography builds a new Name object on every .subject / .issuer access: read each once.
     subjects = [c.subject for c in certs]
     issuers = [c.issuer for c in certs]
-    seen: set[x509.Certificate] = set()  # Certificate equality and hash are those of the DER
+    # Certificate equality is that of the DER, but hashing or comparing certificates re-encodes them:
+    # equal DER has an equal signature, so only certificates with one signature are compared.
+    by_signature: dict[bytes, list[x509.Certificate]] = {}
     by_subject: dict[x509.Name, int] = {}
     for i, cert in enumerate(certs):
-        if cert in seen:
+        alike = by_signature.setdefault(cert.signature, [])
+        if any(other is cert or other == cert for other in alike):
             raise bad(f"holds {certificate_label(cert)} twice")
-        seen.add(cert)
+        alike.append(cert)
         if subjects[i] in by_subject:
             raise bad(f"holds two different certificates named {certificate_label(cert)}")
         by_subject[subjects[i]] = i
@@ -845,14 +850,14 @@ def _build_path(
     root_subject = root.subject
     root_included = top_subject == top_issuer
     if root_included:
-        if top_subject != root_subject or _spki(top) != _spki(root):
+        if top is not root and (top_subject != root_subject or _spki(top) != _spki(root)):
             raise bad(
                 f"ends at the self-signed {certificate_label(top)}, which is not the trusted root "
                 f"(SHA-256 of its DER {hashlib.sha256(_der(top)).hexdigest()}); only the pinned Intel "
                 "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
                 "untrusted_root",
             )
-        if top != root:  # Certificate equality is DER equality
+        if top is not root and top != root:  # Certificate equality is DER equality
             # A re-issue of the anchor by the same key is acceptable (Intel's QVL checks the
             # copy's self-signature); a copy altered by anyone else is not.
             try:
@@ -955,6 +960,21 @@ def check_revocation(
     return tuple(used)
 
 
+def _link_in(issuer: x509.Certificate, cert: x509.Certificate, links: Collection[Link]) -> bool:
+    """``(issuer, cert) in links``, certificates compared by DER, without hashing certificates.
+
+    Hashing or comparing a certificate re-encodes it; the same objects are
+    found by identity, and others are compared only when both signatures
+    match (equal DER has equal signatures).
+    """
+    if not links:
+        return False
+    if any(i is issuer and c is cert for i, c in links):
+        return True
+    issuer_sig, cert_sig = issuer.signature, cert.signature
+    return any(c.signature == cert_sig and i.signature == issuer_sig and c == cert and i == issuer for i, c in links)
+
+
 def verify_chain(
     chain: CertificateInput,
     *,
@@ -1003,7 +1023,7 @@ def verify_chain(
             step=step,
         )
     for issuer, cert in itertools.pairwise(path):
-        if (issuer, cert) in verified_links:  # this very signature already verified, see VerifiedChain.links
+        if _link_in(issuer, cert, verified_links):  # this very signature already verified, see VerifiedChain.links
             continue
         try:
             cert.verify_directly_issued_by(issuer)
