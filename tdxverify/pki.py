@@ -817,9 +817,12 @@ def _build_path(
         if subjects[i] in by_subject:
             raise bad(f"holds two different certificates named {certificate_label(cert)}")
         by_subject[subjects[i]] = i
+    # Subjects are distinct now, so "issuer of j == subject of i" is "parents[j] == i": one
+    # dictionary look-up per certificate instead of comparing every pair of names.
+    parents = [by_subject.get(issuer) for issuer in issuers]
 
     def issues_another(i: int) -> bool:
-        return any(j != i and issuers[j] == subjects[i] for j in range(len(certs)))
+        return any(j != i and parents[j] == i for j in range(len(certs)))
 
     leaves = [i for i in range(len(certs)) if not issues_another(i)]
     if len(leaves) != 1:
@@ -832,8 +835,8 @@ def _build_path(
         )
     order = [leaves[0]]
     cur = leaves[0]
-    while issuers[cur] != subjects[cur]:
-        parent = by_subject.get(issuers[cur])
+    while parents[cur] != cur:
+        parent = parents[cur]
         if parent is None:
             break
         if parent in order:
@@ -848,7 +851,7 @@ def _build_path(
 
     top = path[-1]
     root_subject = root.subject
-    root_included = top_subject == top_issuer
+    root_included = parents[order[-1]] == order[-1]
     if root_included:
         if top is not root and (top_subject != root_subject or _spki(top) != _spki(root)):
             raise bad(
