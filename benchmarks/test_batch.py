@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -181,9 +182,9 @@ def test_scaling_over_worker_processes(
 
         wall, parent, kids = _best(pooled)
         rate = N_QUOTES / wall
-        # Neighbours on a shared host slow a round now and then: the ratio is the best of rounds
-        # that each time single-core and the pool back to back, so both saw the same machine.
-        ratio = max(rate / (workers * single), *(_paired_ratio(quotes, kw, workers, pooled) for _ in range(ROUNDS)))
+        # Neighbours on a shared host slow one measurement now and then: the ratio is the median of
+        # rounds that each time single-core and the pool back to back, so both saw the same machine.
+        ratio = statistics.median(_paired_ratio(quotes, kw, workers, pooled) for _ in range(ROUNDS))
         cpu_eff = cpu1 / (parent + kids)
         ceiling = _machine_efficiency(max(workers, 2) if CORES > 1 else 1)  # the parent needs a core too
         work = _work_ceiling(quotes, kw, workers, single)

@@ -413,6 +413,12 @@ def decode_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
     """
     # Intel's QE NUL-terminates the chain inside its declared size.
     text = data.rstrip(b"\x00")
+    fast = _pem_chain_fast(text)
+    return fast if fast is not None else _pem_chain_checked(text, offset)
+
+
+def _pem_chain_checked(text: bytes, offset: int) -> tuple[bytes, ...]:
+    """:func:`decode_pem_chain` block by block: any input, and each problem is named."""
     certs: list[bytes] = []
     pos = 0
     while True:
@@ -458,6 +464,32 @@ def decode_pem_chain(data: bytes, offset: int) -> tuple[bytes, ...]:
         pos = end + len(_PEM_END)
     if not certs:
         raise QuoteFormatError(f"certification data type 5 at offset {offset} is not a PEM certificate chain")
+    return tuple(certs)
+
+
+def _pem_chain_fast(text: bytes) -> tuple[bytes, ...] | None:
+    """The chain in ``text`` if it is well formed with LF line ends, else None (then the loop names the problem).
+
+    Split at the END markers, each piece is whitespace, a BEGIN marker and a
+    body that decodes strictly once its LFs are removed; the tail is
+    whitespace. Exactly then :func:`decode_pem_chain`'s loop finds the same
+    blocks and returns the same certificates, with fewer steps per block.
+    """
+    parts = text.split(_PEM_END)
+    if not 1 < len(parts) <= _MAX_PEM_CERTS + 1 or parts[-1].strip(_PEM_GAP):
+        return None
+    certs: list[bytes] = []
+    for part in parts[:-1]:
+        gap, begin, body = part.partition(_PEM_BEGIN)
+        if not begin or gap.strip(_PEM_GAP):
+            return None
+        try:
+            der = _b64_strict(body.replace(b"\n", b""))
+        except (binascii.Error, ValueError):
+            return None
+        if not der:
+            return None
+        certs.append(der)
     return tuple(certs)
 
 

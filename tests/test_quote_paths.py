@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from tdxverify import Limits, QuoteFormatError
 from tdxverify.limits import DEFAULT_LIMITS
 from tdxverify.quote import (
+    _pem_chain_checked,
+    _pem_chain_fast,
     _signature_data_exact,
     _signature_data_fields,
     decode_pem_chain,
@@ -100,3 +102,64 @@ def test_pem_with_any_whitespace_decodes_as_with_lf(gaps: list[bytes], data: st.
         if not lines[i].startswith(b"-----"):
             lines[i] = gap + lines[i]
     assert decode_pem_chain(b"\n".join(lines), 0) == decode_pem_chain(pem, 0)
+
+
+PEMS = [
+    q.signature_data.qe_report_certification.certification_data.data.rstrip(b"\x00")  # type: ignore[union-attr]
+    for q in (parse_quote(raw) for raw in QUOTES)
+    if q.pck_chain
+]
+
+
+def _pem_agree(text: bytes) -> bool:
+    """Assert the split-based reader agrees with the block loop; True if it answered."""
+    fast = _pem_chain_fast(text)
+    if fast is None:
+        return False
+    assert fast == _pem_chain_checked(text, 0)
+    return True
+
+
+def test_genuine_chains_take_the_split_path() -> None:
+    assert PEMS and all(_pem_agree(pem) for pem in PEMS)
+
+
+_INSERTS = [b"\n", b"=", b"-----END CERTIFICATE-----", b"-----BEGIN CERTIFICATE-----"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(PEMS), st.data())
+def test_mutated_pem_chains_agree(pem: bytes, data: st.DataObject) -> None:
+    b = bytearray(pem)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(b) - 1))
+        op = data.draw(st.sampled_from(["set", "insert", "delete", "marker"]))
+        if op == "set":
+            b[i] = data.draw(st.sampled_from([0x00, 0x0A, 0x0D, 0x20, 0x2D, 0x3D, 0x41, 0x2B, 0xFF]))
+        elif op == "insert":
+            b[i:i] = data.draw(st.sampled_from(_INSERTS))
+        elif op == "delete":
+            del b[i : i + data.draw(st.integers(1, 30))]
+        else:
+            b[i:i] = b"x"
+    _pem_agree(bytes(b))
+
+
+def test_handmade_pem_shapes_fall_back() -> None:
+    good = PEMS[0]
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    for bad in (
+        b"",
+        b"junk" + good,
+        good + b"junk",
+        good.replace(begin, b"", 1),
+        good.replace(end, b"", 1),
+        begin + b"\n" + end + b"\n",
+        good + good + good,  # nine certificates: over the limit
+        good.replace(b"\n", b"\r\n"),  # CRLF: the loop's any-whitespace decoding handles it
+    ):
+        if _pem_chain_fast(bad) is not None:
+            assert _pem_chain_fast(bad) == _pem_chain_checked(bad, 0)
+        else:
+            assert not _pem_agree(bad)
+    assert _pem_chain_fast(good.replace(b"\n", b"\r\n")) is None
