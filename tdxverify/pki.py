@@ -695,14 +695,19 @@ class VerifiedCrl:
         """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
         # The very certificate that verified it (DER equality): same name and key. Identity first:
         # comparing two certificates re-encodes both.
-        if issuer is self.issuer or issuer == self.issuer:
-            return True
-        return self.crl.issuer == issuer.subject and _spki(self.issuer) == _spki(issuer)
+        if issuer is self.issuer or (issuer.signature == self.issuer.signature and issuer == self.issuer):
+            return True  # (equal DER has an equal signature: only then are the two encodings compared)
+        return self.issuer_name == issuer.subject and _spki(self.issuer) == _spki(issuer)
+
+    @cached_property
+    def issuer_name(self) -> x509.Name:
+        """The CRL's issuer name, decoded once (a CRL is immutable)."""
+        return self.crl.issuer
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         """Whether ``cert`` (issued by this CRL's issuer) is listed."""
         # The serial lookup first: it is cheap and almost always misses; names are compared only on a hit.
-        return cert.serial_number in self.revoked_serials and cert.issuer == self.crl.issuer
+        return cert.serial_number in self.revoked_serials and cert.issuer == self.issuer_name
 
 
 def verify_crl(
