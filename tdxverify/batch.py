@@ -99,7 +99,6 @@ class BatchItem:
 
 # Verdict fields a worker sends back; ``report`` and ``quote`` are re-derived from the raw bytes.
 _WIRE_FIELDS = tuple(f for f in Verdict.__dataclass_fields__ if f not in ("report", "quote"))
-_STATUS = _WIRE_FIELDS.index("status")
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,8 @@ class _WireVerdict:
     parent makes it on demand from the re-built verdict, which is equal.
     """
 
+    names: tuple[str, ...]
+    """The field names, as the worker's version of tdxverify has them (pickled once per chunk)."""
     fields: tuple[Any, ...]
     raw: bytes | None
     """``None`` on the way back when the item's quote was ``bytes``: the parent has them (:func:`_collect`)."""
@@ -123,18 +124,27 @@ class _WireVerdict:
     @classmethod
     def of(cls, verdict: Verdict, raw: bytes | None, with_json: bool) -> _WireVerdict:
         state = verdict.__dict__
-        return cls(tuple(state[k] for k in _WIRE_FIELDS), raw, verdict.to_dict() if with_json else None)
+        return cls(_WIRE_FIELDS, tuple(state[k] for k in _WIRE_FIELDS), raw, verdict.to_dict() if with_json else None)
+
+    def _state(self) -> dict[str, Any]:
+        """The fields by name; a worker with another set of Verdict fields is refused, never guessed at."""
+        if self.names != _WIRE_FIELDS and sorted(self.names) != sorted(_WIRE_FIELDS):
+            raise _input_invalid(
+                "a batch result came from a worker running another version of tdxverify (its verdict has "
+                "other fields); run one version everywhere"
+            )
+        return dict(zip(self.names, self.fields, strict=True))
 
     @property
     def status(self) -> str:
-        status: str = self.fields[_STATUS]
+        status: str = self._state()["status"]
         return status
 
     def verdict(self) -> Verdict:
         if self.raw is None:
             raise _input_invalid("a batch result lost its quote bytes; this is a bug, please report it")
         quote = parse_quote(self.raw)
-        return Verdict(**dict(zip(_WIRE_FIELDS, self.fields, strict=True)), report=quote.report, quote=quote)
+        return Verdict(**self._state(), report=quote.report, quote=quote)
 
     def to_dict(self) -> dict[str, Any]:
         if self.json is None:

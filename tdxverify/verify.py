@@ -468,10 +468,11 @@ class Verifier:
     @property
     def _root_fingerprint(self) -> bytes:
         # Remembered with the root it belongs to: a reassigned ``root`` gets its own fingerprint.
-        root, fp = self._root_fp
-        if root is not self.root:
-            fp = self.root.fingerprint(hashes.SHA256())
-            self._root_fp = (self.root, fp)
+        root = self.root  # read once: another thread may reassign it meanwhile
+        cached, fp = self._root_fp
+        if cached is not root:
+            fp = root.fingerprint(hashes.SHA256())
+            self._root_fp = (root, fp)
         return fp
 
     def verify(

@@ -401,3 +401,23 @@ def test_dask_local_cluster() -> None:
         assert [r.error.code if r.error else None for r in results] == codes
         pids = set(client.run(os.getpid).values())
         assert len(pids) == 2 and os.getpid() not in pids  # really other processes
+
+
+def test_wire_fields_travel_by_name_and_another_version_is_refused() -> None:
+    from tdxverify import batch
+
+    raw = FORGE.quote()
+    verdict = tdxverify.verify(raw, FORGE.collateral(), now=FORGE.now, root_ca=ROOT)
+    wire = batch._WireVerdict.of(verdict, raw, False)
+    assert wire.verdict() == verdict and wire.status == verdict.status
+    # A worker whose Verdict declares the same fields in another order: matched by name.
+    order = tuple(reversed(range(len(wire.names))))
+    shuffled = batch._WireVerdict(tuple(wire.names[i] for i in order), tuple(wire.fields[i] for i in order), raw, None)
+    assert shuffled.verdict() == verdict and shuffled.status == verdict.status
+    # One with other fields: refused, never guessed at.
+    other = batch._WireVerdict((*wire.names[:-1], "renamed"), wire.fields, raw, None)
+    with pytest.raises(tdxverify.VerificationError) as info:
+        other.verdict()
+    assert info.value.code == "input_invalid" and "another version" in info.value.message
+    with pytest.raises(tdxverify.VerificationError):
+        _ = other.status
