@@ -388,7 +388,7 @@ class _Worker:
                 raw = _raw_quote(src)
                 quote = parse_quote(raw)
             verdict = self.verifier.verify(quote, self.collateral_for(quote), self.ctx.now)
-            return BatchResult(index=index, id=item.id, _verdict=_pack(verdict, raw, wire, with_json, src))
+            return BatchResult(index=index, id=item.id, _verdict=_pack(verdict, raw, wire, with_json, item.quote))
         except PolicyError as err:
             v = err.verdict
             rejected = _pack(v, raw, wire, with_json, item.quote) if isinstance(v, Verdict) else None
@@ -440,14 +440,15 @@ def _pack(verdict: Verdict, raw: bytes, wire: bool, with_json: bool, src: QuoteS
     return _WireVerdict.of(verdict, None if type(src) is bytes else raw, with_json)
 
 
-def _restore_raw(results: list[BatchResult], chunk: list[tuple[int, BatchItem]]) -> None:
-    """Give back the quote bytes a worker did not echo (see :func:`_pack`)."""
+def _restore_raw(results: list[BatchResult], chunk: list[tuple[int, BatchItem]]) -> bool:
+    """Give back the quote bytes a worker did not echo (see :func:`_pack`); False if one cannot be."""
     for result, (_, item) in zip(results, chunk, strict=True):
         for v in (result._verdict, result._rejected):
             if isinstance(v, _WireVerdict) and v.raw is None:
                 if type(item.quote) is not bytes:  # only bytes items are sent without their echo
-                    raise _input_invalid("the executor returned results for other items")
+                    return False
                 object.__setattr__(v, "raw", item.quote)
+    return True
 
 
 class _WorkerContexts:
@@ -542,13 +543,9 @@ def _collect(future: Future[list[BatchResult]], chunk: list[tuple[int, BatchItem
             f"the worker running this item failed ({type(exc).__name__}: {exc}); the quote is NOT verified",
         )
         return [BatchResult(index=i, id=item.id, error=err) for i, item in chunk]
-    if [r.index for r in results] != [i for i, _ in chunk]:  # never attribute a result to the wrong quote
+    # Never attribute a result to the wrong quote (the index check comes first: it guards the zip).
+    if [r.index for r in results] != [i for i, _ in chunk] or not _restore_raw(results, chunk):
         err = BatchError("internal_error", "batch", "the executor returned results for other items")
-        return [BatchResult(index=i, id=item.id, error=err) for i, item in chunk]
-    try:
-        _restore_raw(results, chunk)
-    except VerificationError as bad:
-        err = BatchError("internal_error", "batch", bad.message)
         return [BatchResult(index=i, id=item.id, error=err) for i, item in chunk]
     return results
 
