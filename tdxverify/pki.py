@@ -277,6 +277,15 @@ def _name_label(name: x509.Name) -> str:
     return repr(name.rfc4514_string())
 
 
+def _same_certificate(a: x509.Certificate, b: x509.Certificate) -> bool:
+    """``a == b`` (DER equality), cheaply: cryptography re-encodes both certificates to compare them.
+
+    The same object is equal; otherwise equal DER has an equal signature, so
+    only certificates with one signature have their encodings compared.
+    """
+    return a is b or (a.signature == b.signature and a == b)
+
+
 def _spki(cert: x509.Certificate) -> bytes:
     return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -693,10 +702,8 @@ class VerifiedCrl:
 
     def covers(self, issuer: x509.Certificate) -> bool:
         """Whether this CRL speaks for certificates issued by ``issuer`` (same name and key)."""
-        # The very certificate that verified it (DER equality): same name and key. Identity first:
-        # comparing two certificates re-encodes both.
-        if issuer is self.issuer or (issuer.signature == self.issuer.signature and issuer == self.issuer):
-            return True  # (equal DER has an equal signature: only then are the two encodings compared)
+        if _same_certificate(issuer, self.issuer):  # the very certificate that verified it: same name and key
+            return True
         return self.issuer_name == issuer.subject and _spki(self.issuer) == _spki(issuer)
 
     @cached_property
@@ -816,7 +823,7 @@ def _build_path(
     by_subject: dict[x509.Name, int] = {}
     for i, cert in enumerate(certs):
         alike = by_signature.setdefault(cert.signature, [])
-        if any(other is cert or other == cert for other in alike):
+        if any(_same_certificate(other, cert) for other in alike):
             raise bad(f"holds {certificate_label(cert)} twice")
         alike.append(cert)
         if subjects[i] in by_subject:
@@ -865,7 +872,7 @@ def _build_path(
                 "SGX Root CA, or a root passed explicitly as root_ca, is trusted",
                 "untrusted_root",
             )
-        if top is not root and top != root:  # Certificate equality is DER equality
+        if not _same_certificate(top, root):
             # A re-issue of the anchor by the same key is acceptable (Intel's QVL checks the
             # copy's self-signature); a copy altered by anyone else is not.
             try:
@@ -969,18 +976,8 @@ def check_revocation(
 
 
 def _link_in(issuer: x509.Certificate, cert: x509.Certificate, links: Collection[Link]) -> bool:
-    """``(issuer, cert) in links``, certificates compared by DER, without hashing certificates.
-
-    Hashing or comparing a certificate re-encodes it; the same objects are
-    found by identity, and others are compared only when both signatures
-    match (equal DER has equal signatures).
-    """
-    if not links:
-        return False
-    if any(i is issuer and c is cert for i, c in links):
-        return True
-    issuer_sig, cert_sig = issuer.signature, cert.signature
-    return any(c.signature == cert_sig and i.signature == issuer_sig and c == cert and i == issuer for i, c in links)
+    """``(issuer, cert) in links``, certificates compared by DER (:func:`_same_certificate`), none hashed."""
+    return any(_same_certificate(c, cert) and _same_certificate(i, issuer) for i, c in links)
 
 
 def verify_chain(
